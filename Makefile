@@ -1,0 +1,39 @@
+# Ward's build. `make run` starts the daemon on its defaults; `make test` runs every test.
+GO        ?= go
+BIN       := bin/ward
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PKGS      := ./...
+STATICCHECK_VERSION := v0.7.0
+
+.PHONY: build run test test-short bench lint fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ward
+
+run: build
+	./$(BIN) serve
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+# Benchmarks and side-by-side comparisons; results go to bench/RESULTS.md.
+bench: build
+	bench/run.sh
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+# Runs every fuzz target for FUZZTIME each (CI uses a short time).
+FUZZTIME ?= 10s
+fuzz:
+	.ci/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

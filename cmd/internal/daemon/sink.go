@@ -1,0 +1,75 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wardmetrics/ward/ingest"
+	"github.com/wardmetrics/ward/tsdb"
+)
+
+// storageSink adapts the aggregator's flushes to the storage engine: ingest does not
+// know tsdb and tsdb does not know ingest; this is the only place they meet.
+type storageSink struct {
+	db       *tsdb.DB
+	log      *slog.Logger
+	rejected *metrics.Counter
+	failed   *metrics.Counter
+
+	mu      sync.Mutex
+	buf     []tsdb.Sample
+	metaSet map[ingest.Metadata]bool // metadata already stored, so it is written once
+}
+
+func newStorageSink(db *tsdb.DB, log *slog.Logger, set *metrics.Set) *storageSink {
+	return &storageSink{
+		db:       db,
+		log:      log.With("component", "sink"),
+		rejected: set.NewCounter(`ward_storage_rejected_samples_total`),
+		failed:   set.NewCounter(`ward_storage_failed_flushes_total`),
+		metaSet:  map[ingest.Metadata]bool{},
+	}
+}
+
+// Write stores one flush. Rejected samples (too old, too far ahead) are counted, not
+// retried: the rest of the batch is stored and durable.
+func (s *storageSink) Write(_ context.Context, b *ingest.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range b.Metadata {
+		if s.metaSet[m] {
+			continue
+		}
+		if err := s.db.SetMetadata(tsdb.Metadata{Name: m.Name, Type: m.Type, Help: m.Help}); err != nil {
+			s.failed.Inc()
+			return fmt.Errorf("store metadata of %s: %w", m.Name, err)
+		}
+		s.metaSet[m] = true
+	}
+	if cap(s.buf) < len(b.Samples) {
+		s.buf = make([]tsdb.Sample, len(b.Samples))
+	}
+	buf := s.buf[:len(b.Samples)]
+	for i, smp := range b.Samples {
+		buf[i] = tsdb.Sample{Labels: smp.Labels, T: smp.T, V: smp.V}
+	}
+	err := s.db.Append(buf)
+	clear(buf)
+	var rej *tsdb.RejectedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &rej):
+		s.rejected.Add(rej.Total())
+		s.log.Warn("samples rejected by storage", "err", err)
+		return nil
+	default:
+		s.failed.Inc()
+		return fmt.Errorf("store flush of %d samples at %d: %w", len(b.Samples), b.Time, err)
+	}
+}

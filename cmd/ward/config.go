@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/alecthomas/kong"
+	"go.yaml.in/yaml/v3"
+)
+
+// yamlLoader reads a YAML config file whose keys are flag names (`flush-interval: 10s`,
+// `rules: ["/etc/ward/*.yml"]`) and hands it to kong's JSON resolver, so the config file
+// and the flags can never disagree about what a setting is called.
+func yamlLoader(r io.Reader) (kong.Resolver, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("parse config YAML: %w", err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	js, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return kong.JSON(bytes.NewReader(js))
+}

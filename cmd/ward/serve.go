@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/wardmetrics/ward/cmd/internal/daemon"
+)
+
+// duration accepts Prometheus-style durations ("15d", "2y", "90s") in flags and config.
+type duration time.Duration
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := model.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("parse duration %q: %w", b, err)
+	}
+	*d = duration(v)
+	return nil
+}
+
+type serveCmd struct {
+	Data            string   `help:"Data directory (Pebble)." default:"./data"`
+	HTTP            string   `name:"http" help:"HTTP listen address (API, UI, /metrics). Empty turns it off." default:"127.0.0.1:8080"`
+	Statsd          string   `help:"statsd UDP and TCP listen address. Empty turns it off." default:"127.0.0.1:8125"`
+	StatsdUnixgram  string   `help:"statsd unix datagram socket path (off when empty)." placeholder:"PATH"`
+	StatsdUnix      string   `help:"statsd unix stream socket path (off when empty)." placeholder:"PATH"`
+	GaugeDeltas     string   `help:"How a signed gauge value like '-5' is read: 'etsy' (a delta) or 'dogstatsd' (the value -5)." enum:"etsy,dogstatsd" default:"etsy"`
+	Memcache        string   `help:"memcached-protocol TCP and UDP listen address. Empty turns it off." default:"127.0.0.1:11211"`
+	FlushInterval   duration `help:"Aggregation interval: every interval one batch is written to storage." default:"10s"`
+	IdleExpiry      duration `help:"How long an idle counter keeps being emitted (unchanged) before it is dropped." default:"5m"`
+	RetentionRaw    duration `help:"Retention of raw samples." default:"15d"`
+	Retention5m     duration `name:"retention-5m" help:"Retention of 5-minute rollups." default:"180d"`
+	Retention1h     duration `name:"retention-1h" help:"Retention of 1-hour rollups." default:"2y"`
+	OutOfOrder      duration `help:"Window inside which out-of-order and duplicate samples are accepted (last write wins)." default:"1h"`
+	Fsync           bool     `help:"fsync every flush batch (loses at most one flush interval on power loss)." default:"true" negatable:""`
+	Rules           []string `help:"Rule file globs (Prometheus rule-file YAML plus Ward's extensions)." placeholder:"GLOB"`
+	AuthTokenFile   string   `help:"File holding the bearer token that mutating HTTP endpoints require." placeholder:"FILE"`
+	AuthReads       bool     `help:"Require the bearer token for reads too."`
+	Insecure        bool     `help:"Allow listening beyond loopback without an auth token."`
+	MaxSeries       int      `help:"Limit of distinct series held by the aggregator (0: default)."`
+	QueryTimeout    duration `help:"PromQL query timeout." default:"2m"`
+	QueryMaxSamples int      `help:"Maximum samples a query may load at once." default:"50000000"`
+	LogLevel        string   `help:"Log level." enum:"debug,info,warn,error" default:"info"`
+}
+
+func (c *serveCmd) Run(ctx context.Context) error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("log level %q: %w", c.LogLevel, err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	opts := daemon.Options{
+		Version:          version,
+		DataDir:          c.Data,
+		HTTPAddr:         c.HTTP,
+		StatsdAddr:       c.Statsd,
+		StatsdUnixgram:   c.StatsdUnixgram,
+		StatsdUnix:       c.StatsdUnix,
+		GaugeDeltaValues: c.GaugeDeltas == "dogstatsd",
+		MemcacheAddr:     c.Memcache,
+		FlushInterval:    time.Duration(c.FlushInterval),
+		IdleExpiry:       time.Duration(c.IdleExpiry),
+		RetentionRaw:     time.Duration(c.RetentionRaw),
+		Retention5m:      time.Duration(c.Retention5m),
+		Retention1h:      time.Duration(c.Retention1h),
+		OutOfOrderWindow: time.Duration(c.OutOfOrder),
+		NoFsync:          !c.Fsync,
+		RuleGlobs:        c.Rules,
+		AuthTokenFile:    c.AuthTokenFile,
+		AuthReads:        c.AuthReads,
+		Insecure:         c.Insecure,
+		MaxSeries:        c.MaxSeries,
+		QueryTimeout:     time.Duration(c.QueryTimeout),
+		QueryMaxSamples:  c.QueryMaxSamples,
+		Logger:           logger,
+	}
+	return daemon.Run(ctx, opts)
+}

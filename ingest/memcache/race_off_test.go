@@ -1,0 +1,5 @@
+//go:build !race
+
+package memcache
+
+const raceEnabled = false

@@ -1,0 +1,160 @@
+package statsd
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/wardmetrics/ward/ingest"
+)
+
+var fuzzSeeds = []string{
+	"shop.revenue:499|c", "logins:1|c|@0.1", "db.connections:42|g", "db.connections:+3|g",
+	"db.connections:-1|g", "api.latency:320|ms", "api.latency:12|h", "checkout.time:3.2|d",
+	"users.online:u123|s", "req:1|c|#host:web01,release:r124", "api.latency:1:2:3|ms",
+	"req:1|c|T1700000000", "req:1|c|c:abc|e:x|card:low|zz", "legacy:1|c:2|ms:3|g",
+	"_e{5,4}:title|text|#a:b", "_sc|check|1|#a", "req:1e400|c", "req:|c", ":1|c", "req:1|c|@0",
+	"a:1|c|#:v", "a:1|c|#a:b|#c:d", "x:0x1p-2|c", "le:1|ms|#le:2,__name__:x",
+}
+
+func FuzzParseLine(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, dog bool) {
+		opt := ParseOptions{DogStatsDGauges: dog}
+		var l Line
+		r := ParseLine(line, &l, opt)
+		if len(line) > 0 && bytes.IndexByte(line, '\n') < 0 && !bytes.HasSuffix(line, []byte{'\r'}) {
+			// The packet parser agrees with ParseLine on the same line.
+			var pl Line
+			pkt := append(append([]byte{}, line...), "\nnext:1|c"...)
+			n, ln, pr := nextLine(pkt, &pl, opt)
+			if n != len(line) || !bytes.Equal(ln, line) || pr != r || (r == ingest.OK && !sameLine(&l, &pl)) {
+				t.Fatalf("%q: nextLine = %d %q %v %+v; ParseLine = %v %+v", line, n, ln, pr, pl, r, l)
+			}
+		}
+		for steps := 0; ; steps++ {
+			if r != ingest.OK {
+				if r.String() == "unknown" || r.String() == "ok" {
+					t.Fatalf("%q: reason %d has no name", line, r)
+				}
+				return
+			}
+			checkLine(t, line, &l)
+			if len(l.More) == 0 {
+				return
+			}
+			if steps > len(line) {
+				t.Fatalf("%q: chain does not end", line)
+			}
+			r = ParseMore(&l, opt)
+		}
+	})
+}
+
+func sameLine(a, b *Line) bool {
+	return bytes.Equal(a.Name, b.Name) && bytes.Equal(a.Tags, b.Tags) && a.Kind == b.Kind &&
+		slices.Equal(a.Values, b.Values) && bytes.Equal(a.Member, b.Member) && a.Rate == b.Rate &&
+		a.T == b.T && a.Delta == b.Delta && a.Ignored == b.Ignored && bytes.Equal(a.More, b.More)
+}
+
+func checkLine(t *testing.T, line []byte, l *Line) {
+	t.Helper()
+	switch l.Kind {
+	case ingest.KindEvent, ingest.KindServiceCheck:
+		return
+	case ingest.KindCounter, ingest.KindGauge, ingest.KindHistogram:
+		if len(l.Values) == 0 {
+			t.Fatalf("%q: accepted without values", line)
+		}
+		for _, v := range l.Values {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%q: value %v", line, v)
+			}
+		}
+		if l.Kind == ingest.KindGauge && len(l.Values) != 1 {
+			t.Fatalf("%q: gauge with %d values", line, len(l.Values))
+		}
+	case ingest.KindSet:
+		if len(l.Member) == 0 {
+			t.Fatalf("%q: set without member", line)
+		}
+	default:
+		t.Fatalf("%q: accepted with kind %v", line, l.Kind)
+	}
+	if len(l.Name) == 0 || bytes.ContainsAny(l.Name, ":|") {
+		t.Fatalf("%q: name %q", line, l.Name)
+	}
+	if !(l.Rate > 0 && l.Rate <= 1) {
+		t.Fatalf("%q: rate %v", line, l.Rate)
+	}
+	if bytes.IndexByte(l.Tags, '|') >= 0 {
+		t.Fatalf("%q: tags %q hold a field separator", line, l.Tags)
+	}
+}
+
+func FuzzHandleBody(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s + "\n" + s + "\r\n\nbad line\n"))
+	}
+	f.Add([]byte("a:1|c\nb:2|g\n\xff\xfe:1|c\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sink := &collect{}
+		a, err := ingest.NewAggregator(ingest.Options{MaxSeries: 1000}, sink, metrics.NewSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := HandleBody(a, body)
+		nonEmpty := 0
+		for ln := range bytes.SplitSeq(body, []byte{'\n'}) {
+			if len(bytes.TrimSuffix(ln, []byte{'\r'})) > 0 {
+				nonEmpty++
+			}
+		}
+		if res.Accepted+res.Rejected != nonEmpty {
+			t.Fatalf("accepted %d + rejected %d != %d non-empty lines", res.Accepted, res.Rejected, nonEmpty)
+		}
+		if len(res.Errors) > maxBodyErrors || len(res.Errors) > res.Rejected {
+			t.Fatalf("%d errors listed for %d rejected", len(res.Errors), res.Rejected)
+		}
+		for i, e := range res.Errors {
+			if e.Line < 1 || (i > 0 && e.Line <= res.Errors[i-1].Line) {
+				t.Fatalf("error line numbers %+v", res.Errors)
+			}
+		}
+		if got := len(a.Rejects()); got != min(res.Rejected, 100) {
+			t.Fatalf("rejects ring holds %d, want %d", got, min(res.Rejected, 100))
+		}
+		if err := a.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b := sink.batches[0]
+		fams := map[string]bool{}
+		for _, m := range b.Metadata {
+			fams[m.Name] = true
+		}
+		for _, s := range b.Samples {
+			name := s.Labels.Get("__name__")
+			base := name
+			for _, suf := range []string{"_bucket", "_count", "_sum"} {
+				if trimmed, ok := bytes.CutSuffix([]byte(name), []byte(suf)); ok && fams[string(trimmed)] {
+					base = string(trimmed)
+				}
+			}
+			if !fams[base] {
+				t.Fatalf("sample %v has no metadata (families %v)", s.Labels, fams)
+			}
+		}
+	})
+}
+
+type collect struct{ batches []*ingest.Batch }
+
+func (c *collect) Write(_ context.Context, b *ingest.Batch) error {
+	c.batches = append(c.batches, b)
+	return nil
+}

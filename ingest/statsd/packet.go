@@ -1,0 +1,110 @@
+package statsd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/wardmetrics/ward/ingest"
+)
+
+// SWAR constants: a byte-wise search 8 bytes at a time.
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// hasByte marks with its high bit each byte of w equal to c. Bytes above a
+// match may be marked falsely (a borrow), never bytes below, so the lowest
+// mark is exact.
+func hasByte(w, c uint64) uint64 {
+	x := w ^ (c * swarLo)
+	return (x - swarLo) &^ x & swarHi
+}
+
+// indexNameEnd returns the index of the first ':' or '|' in b (and '\n'
+// when nl is set), or len(b).
+func indexNameEnd(b []byte, nl bool) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		m := hasByte(w, ':') | hasByte(w, '|')
+		if nl {
+			m |= hasByte(w, '\n')
+		}
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == ':' || c == '|' || (nl && c == '\n') {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// nextLine parses the first line of p (up to '\n' or the end) into l and
+// returns the line's length without its '\n', the line (with a trailing
+// '\r' dropped; empty for a blank line) and the verdict. Its result is
+// ParseLine's on that line; the common shapes ("name:number|type" with or
+// without fields) are parsed in the same pass that finds the line's end.
+func nextLine(p []byte, l *Line, opt ParseOptions) (int, []byte, ingest.Reason) {
+	if i := indexNameEnd(p, true); i > 0 && i < len(p) && p[i] == ':' && p[0] != '_' {
+		b := p[i+1:]
+		v, signed, vn, ok := parseDecimal(b)
+		if ok && vn+1 < len(b) && b[vn] == '|' {
+			t := b[vn+1:]
+			kind, tn := ingest.KindUnknown, 1
+			switch t[0] {
+			case 'c':
+				kind = ingest.KindCounter
+			case 'g':
+				kind = ingest.KindGauge
+			case 'h', 'd':
+				kind = ingest.KindHistogram
+			case 'm':
+				if len(t) > 1 && t[1] == 's' {
+					kind, tn = ingest.KindHistogram, 2
+				}
+			}
+			if kind != ingest.KindUnknown && (tn == len(t) || t[tn] == '\n' || t[tn] == '|') {
+				l.reset()
+				l.Name, l.Kind = p[:i], kind
+				l.Values = append(l.Values, v)
+				if kind == ingest.KindGauge {
+					l.Delta = signed && !opt.DogStatsDGauges
+				}
+				end := i + 1 + vn + 1 + tn // index of the byte after the type
+				if end == len(p) || p[end] == '\n' {
+					return end, p[:end], ingest.OK
+				}
+				// Fields follow: p[end] is '|', so the line goes on
+				// past end even without a trailing '\r'.
+				n := end + 1 + lineLen(p[end+1:])
+				line := trimCR(p[:n])
+				return n, line, parseFields(line[end+1:], l)
+			}
+		}
+	}
+	n := lineLen(p)
+	line := trimCR(p[:n])
+	if len(line) == 0 {
+		return n, line, ingest.OK
+	}
+	return n, line, ParseLine(line, l, opt)
+}
+
+func lineLen(p []byte) int {
+	if n := bytes.IndexByte(p, '\n'); n >= 0 {
+		return n
+	}
+	return len(p)
+}
+
+func trimCR(b []byte) []byte {
+	if k := len(b); k > 0 && b[k-1] == '\r' {
+		return b[:k-1]
+	}
+	return b
+}

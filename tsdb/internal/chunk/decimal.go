@@ -1,0 +1,83 @@
+package chunk
+
+import "math"
+
+// Decimal conversion (the idea VictoriaMetrics uses): most metric values
+// are short decimals, so v == m * 10^e with a small integer m. Integers
+// compress far better than float bits, and the conversion is exact: a value
+// converts only if m * 10^e computed in float64 gives back its exact bits.
+
+// pow10 holds the powers of ten that are exact in float64.
+var pow10 = [23]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// maxMantissa bounds |m| so that float64(m) is exact.
+const maxMantissa = 1 << 53
+
+// maxDecimals is the most fractional digits tried. Beyond it values are
+// treated as arbitrary floats.
+const maxDecimals = 15
+
+// toDecimal finds the shortest decimal m * 10^e (e <= 0; trailing zeros of
+// integers are not stripped, because they rarely help a chunk) equal to v.
+func toDecimal(v float64) (m int64, e int, ok bool) {
+	if v == math.Trunc(v) {
+		if math.Abs(v) < maxMantissa && (v != 0 || !math.Signbit(v)) {
+			return int64(v), 0, true
+		}
+		return 0, 0, false // huge, infinite, or -0
+	}
+	if math.IsNaN(v) || math.Abs(v) >= maxMantissa {
+		return 0, 0, false
+	}
+	for k := 1; k <= maxDecimals; k++ {
+		x := math.Round(v * pow10[k])
+		if math.Abs(x) >= maxMantissa {
+			return 0, 0, false
+		}
+		if x/pow10[k] == v {
+			return int64(x), -k, true
+		}
+	}
+	return 0, 0, false
+}
+
+// fromDecimal returns m * 10^e, correctly rounded; -22 <= e <= 22.
+func fromDecimal(m int64, e int) float64 {
+	if e >= 0 {
+		return float64(m) * pow10[e]
+	}
+	return float64(m) / pow10[-e]
+}
+
+// toDecimals converts vs to mantissas at one common exponent, the smallest
+// of all values' exponents. ok is false when some value is not a short
+// decimal or the common scale overflows; then the caller uses XOR.
+func toDecimals(vs []float64, ms []int64) (out []int64, exp int, ok bool) {
+	ms = ms[:0]
+	exps := make([]int8, len(vs))
+	minE := 0
+	for i, v := range vs {
+		m, e, ok := toDecimal(v)
+		if !ok {
+			return ms, 0, false
+		}
+		ms = append(ms, m)
+		exps[i] = int8(e)
+		minE = min(minE, e)
+	}
+	if minE < 0 {
+		for i := range ms {
+			d := int(exps[i]) - minE
+			if d == 0 {
+				continue
+			}
+			p := int64(pow10[d])
+			if ms[i] > maxMantissa/p || ms[i] < -maxMantissa/p {
+				return ms, 0, false
+			}
+			ms[i] *= p
+		}
+	}
+	return ms, minE, true
+}

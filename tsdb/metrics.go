@@ -1,0 +1,52 @@
+package tsdb
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// dbMetrics are the DB's self-observation series, registered in the
+// caller's set. Gauges are computed at scrape time from Stats.
+type dbMetrics struct {
+	set           *metrics.Set
+	names         []string
+	appended      *metrics.Counter
+	rejected      *metrics.Counter
+	sealedBuckets *metrics.Counter
+	rollupChunks  *metrics.Counter
+	retentionRuns *metrics.Counter
+	bgErrors      *metrics.Counter
+	imported      *metrics.Counter
+}
+
+func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
+	m := &dbMetrics{set: set}
+	counter := func(name string) *metrics.Counter {
+		m.names = append(m.names, name)
+		return set.GetOrCreateCounter(name)
+	}
+	gauge := func(name string, f func() float64) {
+		m.names = append(m.names, name)
+		set.GetOrCreateGauge(name, f)
+	}
+	m.appended = counter("ward_tsdb_samples_appended_total")
+	m.rejected = counter("ward_tsdb_samples_rejected_total")
+	m.sealedBuckets = counter("ward_tsdb_buckets_sealed_total")
+	m.rollupChunks = counter("ward_tsdb_rollup_chunks_written_total")
+	m.retentionRuns = counter("ward_tsdb_retention_runs_total")
+	m.bgErrors = counter("ward_tsdb_background_errors_total")
+	m.imported = counter("ward_tsdb_samples_imported_total")
+	gauge("ward_tsdb_series", func() float64 { return float64(db.series.len()) })
+	gauge("ward_tsdb_head_samples", func() float64 {
+		db.head.mu.RLock()
+		defer db.head.mu.RUnlock()
+		return float64(db.head.samples)
+	})
+	gauge("ward_tsdb_disk_bytes", func() float64 { return float64(db.pdb.Metrics().DiskSpaceUsage()) })
+	return m
+}
+
+func (m *dbMetrics) unregister() {
+	for _, n := range m.names {
+		m.set.UnregisterMetric(n)
+	}
+}

@@ -1,0 +1,338 @@
+package tsdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/wardmetrics/ward/tsdb/internal/chunk"
+	"github.com/wardmetrics/ward/tsdb/internal/keys"
+)
+
+// diskChunk is an encoded raw chunk copied out of Pebble.
+type diskChunk struct {
+	start int64
+	data  []byte
+}
+
+// series is one selected series: its encoded chunks from disk and its
+// samples copied from the head, decoded lazily by its iterator.
+type series struct {
+	lset     labels.Labels
+	chunks   []diskChunk
+	headTs   []int64
+	headVs   []float64
+	mint     int64
+	maxt     int64
+	bucketMs int64
+}
+
+func (s *series) Labels() labels.Labels { return s.lset }
+
+func (s *series) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
+	si, ok := it.(*sampleIter)
+	if !ok {
+		si = &sampleIter{}
+	}
+	si.reset(s)
+	return si
+}
+
+// headSnapshot captures, under the head lock, what is on disk and what is
+// in memory, and opens a Pebble iterator at that same moment.
+type headSnapshot struct {
+	sealed  int64
+	buckets []*headBucket
+	iter    *pebble.Iterator
+}
+
+func (db *DB) snapshot(mint, maxt int64, withIter bool) (*headSnapshot, error) {
+	h := db.head
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	snap := &headSnapshot{sealed: h.sealed}
+	for _, b := range h.buckets {
+		if b.start <= maxt && b.start+h.bucket > mint {
+			snap.buckets = append(snap.buckets, b)
+		}
+	}
+	if withIter {
+		lo := keys.ChunkBucket(h.bucketStart(mint))
+		hiT := h.sealed
+		if maxt < math.MaxInt64-h.bucket && h.bucketStart(maxt)+h.bucket < hiT {
+			hiT = h.bucketStart(maxt) + h.bucket
+		}
+		hi := keys.ChunkBucket(hiT)
+		if hiT == math.MinInt64 || string(lo) >= string(hi) {
+			return snap, nil
+		}
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return nil, fmt.Errorf("tsdb: open chunk iterator: %w", err)
+		}
+		snap.iter = it
+	}
+	return snap, nil
+}
+
+// readRaw builds the series set of refs over [mint, maxt] from raw chunks
+// and the head.
+func (db *DB) readRaw(ctx context.Context, refs []uint32, mint, maxt int64) (storage.SeriesSet, error) {
+	out, err := db.rawSeries(ctx, refs, mint, maxt)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]storage.Series, 0, len(out))
+	for _, s := range out {
+		if len(s.chunks) > 0 || len(s.headTs) > 0 {
+			list = append(list, s)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return labels.Compare(list[i].Labels(), list[j].Labels()) < 0 })
+	return &seriesSet{list: list}, nil
+}
+
+// rawSeries returns, aligned with refs, each series' raw chunks and head
+// samples over [mint, maxt], read from one consistent snapshot.
+func (db *DB) rawSeries(ctx context.Context, refs []uint32, mint, maxt int64) ([]*series, error) {
+	snap, err := db.snapshot(mint, maxt, true)
+	if err != nil {
+		return nil, err
+	}
+	db.series.mu.RLock()
+	by := db.series.byRef
+	db.series.mu.RUnlock()
+	out := make([]*series, len(refs))
+	for i, r := range refs {
+		out[i] = &series{lset: by[r].lset, mint: mint, maxt: maxt, bucketMs: db.bucket}
+	}
+	if snap.iter != nil {
+		err := db.collectChunks(ctx, snap.iter, refs, snap.sealed, mint, maxt, func(i int, start int64, v []byte) {
+			out[i].chunks = append(out[i].chunks, diskChunk{start, v})
+		})
+		if err = errors.Join(err, snap.iter.Close()); err != nil {
+			return nil, err
+		}
+	}
+	h := db.head
+	for _, b := range snap.buckets {
+		for i, r := range refs {
+			h.mu.RLock()
+			if int(r) < len(b.series) && b.series[r] != nil {
+				s := out[i]
+				s.headTs, s.headVs = b.series[r].samplesIn(s.headTs, s.headVs, mint, maxt)
+			}
+			h.mu.RUnlock()
+		}
+	}
+	return out, nil
+}
+
+// collectChunks walks the raw buckets overlapping [mint, maxt] below sealed
+// and calls fn with the index in refs (sorted) and a copy of each chunk.
+func (db *DB) collectChunks(ctx context.Context, it *pebble.Iterator, refs []uint32, sealed, mint, maxt int64, fn func(i int, start int64, v []byte)) error {
+	return joinTimeKeys(ctx, it, []byte{byte(keys.KindChunk)}, refs, floorTo(mint, db.bucket), min(sealed-1, maxt), fn)
+}
+
+// joinTimeKeys walks keys laid out as prefix | time (8) | series id (4),
+// for every time in [from, to] that has keys, calling fn with the index in
+// refs (sorted ascending) and a copy of the value of each key whose id is
+// in refs. Within one time, keys are sorted by id, so the walk is a merge
+// join that steps with Next over dense selections and seeks over sparse
+// ones; between times it seeks to the next time that exists, so sparse or
+// open-ended ranges cost one seek per time with data.
+func joinTimeKeys(ctx context.Context, it *pebble.Iterator, prefix []byte, refs []uint32, from, to int64, fn func(i int, start int64, v []byte)) error {
+	if len(refs) == 0 || from > to {
+		return nil
+	}
+	var arena []byte
+	pl := len(prefix)
+	klen := pl + 12
+	key := make([]byte, 0, klen)
+	mk := func(t int64, id uint32) []byte {
+		key = append(key[:0], prefix...)
+		key = keys.AppendTime(key, t)
+		return binary.BigEndian.AppendUint32(key, id)
+	}
+	valid := it.SeekGE(mk(from, 0))
+	for valid {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := it.Key()
+		if len(k) != klen || !bytes.Equal(k[:pl], prefix) {
+			break
+		}
+		b := keys.ParseTime(k[pl : pl+8])
+		if b > to {
+			break
+		}
+		i := 0
+		valid = it.SeekGE(mk(b, refs[0]))
+		for valid && i < len(refs) {
+			k := it.Key()
+			if len(k) != klen || !bytes.Equal(k[:pl], prefix) || keys.ParseTime(k[pl:pl+8]) != b {
+				break
+			}
+			id := binary.BigEndian.Uint32(k[pl+8:])
+			switch {
+			case id < refs[i]:
+				if refs[i]-id > 16 {
+					valid = it.SeekGE(mk(b, refs[i]))
+				} else {
+					valid = it.Next()
+				}
+			case id > refs[i]:
+				i += sort.Search(len(refs)-i, func(j int) bool { return refs[i+j] >= id })
+			default:
+				v := it.Value()
+				if len(arena)+len(v) > cap(arena) {
+					arena = make([]byte, 0, max(1<<20, len(v)))
+				}
+				off := len(arena)
+				arena = append(arena, v...)
+				fn(i, b, arena[off:len(arena):len(arena)])
+				i++
+				valid = it.Next()
+			}
+		}
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("tsdb: read keys at %d: %w", b, err)
+		}
+		if b == math.MaxInt64 {
+			break
+		}
+		valid = it.SeekGE(mk(b+1, 0))
+	}
+	return it.Error()
+}
+
+// sampleIter iterates a series: its disk chunks, then its head samples.
+type sampleIter struct {
+	s      *series
+	ci     int     // next disk chunk to decode
+	ts     []int64 // current block: a view of bts/bvs or of the head copy
+	vs     []float64
+	bts    []int64 // decode buffers owned by the iterator
+	bvs    []float64
+	i      int
+	inHead bool
+	err    error
+}
+
+func (it *sampleIter) reset(s *series) {
+	it.s, it.ci, it.i, it.inHead, it.err = s, 0, -1, false, nil
+	it.ts, it.vs = nil, nil
+}
+
+// load decodes the next block with samples in range; false at the end.
+func (it *sampleIter) load(minT int64) bool {
+	s := it.s
+	for it.ci < len(s.chunks) {
+		c := s.chunks[it.ci]
+		it.ci++
+		if c.start+s.bucketMs <= minT {
+			continue // whole chunk before the seek target
+		}
+		var err error
+		it.bts, it.bvs, err = chunk.DecodeRaw(c.data, c.start, it.bts[:0], it.bvs[:0])
+		it.ts, it.vs = it.bts, it.bvs
+		if err != nil {
+			it.err = fmt.Errorf("tsdb: decode chunk of %s at %d: %w", s.lset, c.start, err)
+			return false
+		}
+		it.trim(max(s.mint, minT), s.maxt)
+		if len(it.ts) > 0 {
+			it.i = 0
+			return true
+		}
+	}
+	if !it.inHead {
+		it.inHead = true
+		it.ts, it.vs = s.headTs, s.headVs
+		it.trim(minT, math.MaxInt64)
+		if len(it.ts) > 0 {
+			it.i = 0
+			return true
+		}
+	}
+	it.ts, it.vs = nil, nil
+	return false
+}
+
+func (it *sampleIter) trim(mint, maxt int64) {
+	lo := 0
+	if len(it.ts) > 0 && it.ts[0] < mint {
+		lo = sort.Search(len(it.ts), func(i int) bool { return it.ts[i] >= mint })
+	}
+	hi := len(it.ts)
+	if hi > 0 && it.ts[hi-1] > maxt {
+		hi = sort.Search(len(it.ts), func(i int) bool { return it.ts[i] > maxt })
+	}
+	it.ts, it.vs = it.ts[lo:hi], it.vs[lo:hi]
+}
+
+func (it *sampleIter) Next() chunkenc.ValueType {
+	if it.err != nil {
+		return chunkenc.ValNone
+	}
+	it.i++
+	if it.i < len(it.ts) {
+		return chunkenc.ValFloat
+	}
+	if it.load(math.MinInt64) {
+		return chunkenc.ValFloat
+	}
+	return chunkenc.ValNone
+}
+
+// millis is int64 under another name: go vet's stdmethods check mistakes
+// any Seek(int64) for io.Seeker, and Prometheus' iterator interface has one.
+type millis = int64
+
+func (it *sampleIter) Seek(t millis) chunkenc.ValueType {
+	if it.err != nil {
+		return chunkenc.ValNone
+	}
+	if it.i >= 0 && it.i < len(it.ts) && it.ts[it.i] >= t {
+		return chunkenc.ValFloat
+	}
+	if it.i < 0 {
+		it.i = 0
+	}
+	if n := len(it.ts); n > 0 && it.ts[n-1] >= t {
+		it.i += sort.Search(n-it.i, func(j int) bool { return it.ts[it.i+j] >= t })
+		return chunkenc.ValFloat
+	}
+	for it.load(t) {
+		if n := len(it.ts); n > 0 && it.ts[n-1] >= t {
+			it.i = sort.Search(n, func(j int) bool { return it.ts[j] >= t })
+			return chunkenc.ValFloat
+		}
+	}
+	it.i = len(it.ts)
+	return chunkenc.ValNone
+}
+
+func (it *sampleIter) At() (int64, float64) { return it.ts[it.i], it.vs[it.i] }
+
+func (it *sampleIter) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	return it.ts[it.i], nil
+}
+
+func (it *sampleIter) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return it.ts[it.i], nil
+}
+
+func (it *sampleIter) AtT() int64  { return it.ts[it.i] }
+func (it *sampleIter) AtST() int64 { return 0 }
+func (it *sampleIter) Err() error  { return it.err }

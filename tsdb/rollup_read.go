@@ -1,0 +1,342 @@
+package tsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/wardmetrics/ward/tsdb/internal/chunk"
+	"github.com/wardmetrics/ward/tsdb/internal/keys"
+)
+
+// rollupPlan says how a Select reads rollups.
+type rollupPlan struct {
+	res        resolution
+	mint, maxt int64
+	// rangeFn: points at their last sample's time, valued by pick.
+	// Otherwise (instant selectors): a step function sampled every
+	// lookback, so that every evaluation step finds the latest value.
+	rangeFn  bool
+	pick     func(p *chunk.Point) float64
+	cols     chunk.Columns
+	lookback int64
+}
+
+func pickLast(p *chunk.Point) float64 { return p.Last }
+
+// rollupFuncs lists the range functions that rollups answer, the column
+// they read, and how many points a range must hold at least (rate-like
+// functions need two).
+var rollupFuncs = map[string]struct {
+	pick    func(p *chunk.Point) float64
+	cols    chunk.Columns
+	divisor int64
+}{
+	"rate":              {pickLast, chunk.ColLast, 2},
+	"increase":          {pickLast, chunk.ColLast, 2},
+	"delta":             {pickLast, chunk.ColLast, 2},
+	"irate":             {pickLast, chunk.ColLast, 2},
+	"idelta":            {pickLast, chunk.ColLast, 2},
+	"last_over_time":    {pickLast, chunk.ColLast, 1},
+	"present_over_time": {pickLast, chunk.ColLast, 1},
+	"absent_over_time":  {pickLast, chunk.ColLast, 1},
+	"max_over_time":     {func(p *chunk.Point) float64 { return p.Max }, chunk.ColMax, 1},
+	"min_over_time":     {func(p *chunk.Point) float64 { return p.Min }, chunk.ColMin, 1},
+	"sum_over_time":     {func(p *chunk.Point) float64 { return p.Sum }, chunk.ColSum, 1},
+	"avg_over_time":     {func(p *chunk.Point) float64 { return p.Sum / float64(p.Count) }, chunk.ColSum, 1},
+}
+
+// planRollup picks the coarsest resolution whose points are no further
+// apart than the step (and, for range functions, than the range divided by
+// the points the function needs), or nil to read raw data: for instant
+// queries, for functions rollups cannot answer (quantile_over_time,
+// count_over_time, changes...), and for ranges not yet rolled up at all.
+func (db *DB) planRollup(h *storage.SelectHints, mint, maxt int64) *rollupPlan {
+	if h == nil || h.Step <= 0 {
+		return nil
+	}
+	w5, _ := db.rollupWatermarks()
+	if w5 == math.MinInt64 || mint >= w5 {
+		return nil
+	}
+	plan := &rollupPlan{mint: mint, maxt: maxt, pick: pickLast, cols: chunk.ColLast, lookback: db.opts.LookbackDelta.Milliseconds()}
+	limit := h.Step
+	if h.Range > 0 {
+		f, ok := rollupFuncs[h.Func]
+		if !ok {
+			return nil
+		}
+		plan.rangeFn, plan.pick, plan.cols = true, f.pick, f.cols
+		limit = min(limit, h.Range/f.divisor)
+	}
+	switch {
+	case res1h.step <= limit:
+		plan.res = res1h
+	case res5m.step <= limit:
+		plan.res = res5m
+	default:
+		return nil
+	}
+	return plan
+}
+
+// readRollups builds the series of refs at the plan's resolution: stored
+// 1h points, then 5m points (aggregated to 1h if needed), then raw samples
+// aggregated at read time for what the background job has not covered.
+func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) (storage.SeriesSet, error) {
+	res := plan.res
+	w5, w1 := db.rollupWatermarks()
+	lo := floorTo(plan.mint, res.step)
+	hi := plan.maxt
+	pts := make([][]chunk.Point, len(refs))
+	cols := plan.cols
+	var dec chunk.Decoder
+	var derr error
+	var buf []chunk.Point
+	from := lo
+	if res == res1h && w1 > lo {
+		err := db.joinRollups(ctx, res1h, refs, floorTo(lo, res1h.period), min(w1-1, hi), func(i int, p int64, v []byte) {
+			var err error
+			if buf, err = dec.DecodeRollup(v, p, res1h.step, cols, buf[:0]); err != nil {
+				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
+				return
+			}
+			for _, q := range buf {
+				if q.Start >= lo && q.Start <= hi {
+					pts[i] = append(pts[i], q)
+				}
+			}
+		})
+		if err = errors.Join(err, derr); err != nil {
+			return nil, err
+		}
+		from = max(from, w1)
+	}
+	// Finer sources aggregated to res: one accumulator per series.
+	aggs := make([]chunk.Agg, len(refs))
+	for i := range aggs {
+		aggs[i].Reset(math.MinInt64)
+	}
+	flush := func(i int) {
+		if p := aggs[i].Point(); p.Count > 0 && p.Start >= lo && p.Start <= hi {
+			pts[i] = append(pts[i], p)
+		}
+	}
+	addPoint := func(i int, q *chunk.Point) {
+		start := floorTo(q.Start, res.step)
+		if aggs[i].P.Start != start {
+			flush(i)
+			aggs[i].Reset(start)
+		}
+		aggs[i].AddPoint(*q)
+	}
+	if w5 > from {
+		err := db.joinRollups(ctx, res5m, refs, floorTo(from, res5m.period), min(w5-1, hi), func(i int, p int64, v []byte) {
+			var err error
+			// Aggregating to 1h needs every column of the 5m points.
+			c := cols
+			if res != res5m {
+				c = chunk.ColAll
+			}
+			if buf, err = dec.DecodeRollup(v, p, res5m.step, c, buf[:0]); err != nil {
+				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
+				return
+			}
+			for j := range buf {
+				if buf[j].Start < from || buf[j].Start > hi {
+					continue
+				}
+				if res == res5m {
+					pts[i] = append(pts[i], buf[j])
+				} else {
+					addPoint(i, &buf[j])
+				}
+			}
+		})
+		if err = errors.Join(err, derr); err != nil {
+			return nil, err
+		}
+		from = max(from, w5)
+	}
+	if from <= hi {
+		raw, err := db.rawSeries(ctx, refs, from, hi)
+		if err != nil {
+			return nil, err
+		}
+		var it sampleIter
+		for i, s := range raw {
+			it.reset(s)
+			for it.Next() == chunkenc.ValFloat {
+				t, v := it.At()
+				start := floorTo(t, res.step)
+				if aggs[i].P.Start != start {
+					flush(i)
+					aggs[i].Reset(start)
+				}
+				aggs[i].Add(t, v)
+			}
+			if err := it.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	db.series.mu.RLock()
+	by := db.series.byRef
+	db.series.mu.RUnlock()
+	list := make([]storage.Series, 0, len(refs))
+	for i, r := range refs {
+		flush(i)
+		if len(pts[i]) > 0 {
+			list = append(list, &rollupSeries{lset: by[r].lset, pts: pts[i], plan: plan})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return labels.Compare(list[i].Labels(), list[j].Labels()) < 0 })
+	return &seriesSet{list: list}, nil
+}
+
+// joinRollups calls fn for each stored rollup chunk of refs at resolution r
+// with period start in [from, to].
+func (db *DB) joinRollups(ctx context.Context, r resolution, refs []uint32, from, to int64, fn func(i int, p int64, v []byte)) error {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{
+		LowerBound: keys.RollupPeriod(r.id, from),
+		UpperBound: keys.RollupPeriod(r.id+1, math.MinInt64),
+	})
+	if err != nil {
+		return fmt.Errorf("tsdb: read rollups: %w", err)
+	}
+	err = joinTimeKeys(ctx, it, []byte{byte(keys.KindRollup), r.id}, refs, from, to, fn)
+	return errors.Join(err, it.Close())
+}
+
+// rollupSeries serves a series' rollup points per its plan.
+type rollupSeries struct {
+	lset labels.Labels
+	pts  []chunk.Point
+	plan *rollupPlan
+}
+
+func (s *rollupSeries) Labels() labels.Labels { return s.lset }
+
+func (s *rollupSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
+	ri, ok := it.(*rollupIter)
+	if !ok {
+		ri = &rollupIter{}
+	}
+	*ri = rollupIter{s: s, j: -1}
+	if !s.plan.rangeFn {
+		// The first Next moves to the first step at or after mint.
+		ri.t = floorTo(s.plan.mint-1, s.plan.lookback)
+	}
+	return ri
+}
+
+// rollupIter iterates a rollupSeries. For range functions it walks the
+// points; for instant selectors it walks times t = k*lookback, yielding
+// the last value of the newest point whose last sample is at or before t,
+// as long as that sample is within lookback of t or a later point's bucket
+// has already begun (the series is still alive).
+type rollupIter struct {
+	s     *rollupSeries
+	j     int   // current point (range) or newest point with LastT <= t (instant)
+	t     int64 // current time
+	v     float64
+	valid bool // positioned on a sample
+	done  bool
+}
+
+func (it *rollupIter) Next() chunkenc.ValueType {
+	if it.done {
+		return chunkenc.ValNone
+	}
+	if it.next() {
+		it.valid = true
+		return chunkenc.ValFloat
+	}
+	it.valid, it.done = false, true
+	return chunkenc.ValNone
+}
+
+func (it *rollupIter) next() bool {
+	s := it.s
+	if s.plan.rangeFn {
+		for it.j+1 < len(s.pts) {
+			it.j++
+			p := &s.pts[it.j]
+			if p.LastT < s.plan.mint {
+				continue
+			}
+			if p.LastT > s.plan.maxt {
+				return false
+			}
+			it.t, it.v = p.LastT, s.plan.pick(p)
+			return true
+		}
+		return false
+	}
+	l := s.plan.lookback
+	for len(s.pts) > 0 {
+		it.t += l
+		if it.t > s.plan.maxt {
+			return false
+		}
+		for it.j+1 < len(s.pts) && s.pts[it.j+1].LastT <= it.t {
+			it.j++
+		}
+		if it.j < 0 {
+			// Before the first point: jump to the step before it.
+			it.t = max(it.t, floorTo(s.pts[0].LastT-1, l))
+			continue
+		}
+		p := &s.pts[it.j]
+		if it.t-p.LastT < l || (it.j+1 < len(s.pts) && s.pts[it.j+1].Start <= it.t) {
+			it.v = p.Last
+			return true
+		}
+		if it.j+1 == len(s.pts) {
+			return false
+		}
+		// A gap: jump to the step before the next point's bucket begins.
+		it.t = max(it.t, floorTo(s.pts[it.j+1].Start-1, l))
+	}
+	return false
+}
+
+func (it *rollupIter) Seek(t millis) chunkenc.ValueType {
+	if it.valid && it.t >= t {
+		return chunkenc.ValFloat
+	}
+	if it.done {
+		return chunkenc.ValNone
+	}
+	s := it.s
+	if s.plan.rangeFn {
+		k := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].LastT >= t })
+		it.j = max(it.j, k-1)
+		return it.Next()
+	}
+	if target := floorTo(t-1, s.plan.lookback); target > it.t {
+		it.t = target // Next adds one step: the first step >= t
+	}
+	return it.Next()
+}
+
+func (it *rollupIter) At() (int64, float64) { return it.t, it.v }
+
+func (it *rollupIter) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	return it.t, nil
+}
+
+func (it *rollupIter) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return it.t, nil
+}
+
+func (it *rollupIter) AtT() int64  { return it.t }
+func (it *rollupIter) AtST() int64 { return 0 }
+func (it *rollupIter) Err() error  { return nil }
