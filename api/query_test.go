@@ -337,8 +337,8 @@ func TestInstantVectorOrder(t *testing.T) {
 		}
 	}
 	// sort functions keep their order.
-	if got := values(`sort_by_label(http_requests_total, "instance")`); got != "600 60 300" {
-		t.Errorf("sort_by_label: %s", got)
+	if got := values(`sort_desc(-http_requests_total)`); got != "-60 -300 -600" {
+		t.Errorf("sort_desc: %s", got)
 	}
 	if got := values(`(sort(http_requests_total))`); got != "60 300 600" {
 		t.Errorf("sort: %s", got)

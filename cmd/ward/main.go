@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	_ "time/tzdata" // rule windows name time zones; not every host has /usr/share/zoneinfo
+
 	"github.com/alecthomas/kong"
 )
 
@@ -33,6 +35,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the daemon: ingest, storage, query API, rules, UI."`
 	Send    sendCmd    `cmd:"" help:"Send statsd lines (arguments or stdin) over UDP, TCP or HTTP."`
 	Query   queryCmd   `cmd:"" help:"Run a PromQL query against a Ward (or any Prometheus) HTTP API."`
+	Rules   rulesCmd   `cmd:"" help:"Work with rule files."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 
@@ -64,6 +67,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "ward:", err)
 		return 2
 	}
+	c.Serve.configFile = string(c.Config)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kctx.BindTo(ctx, (*context.Context)(nil))

@@ -15,14 +15,14 @@ import (
 )
 
 type sendCmd struct {
-	Lines    []string `arg:"" optional:"" help:"statsd lines, e.g. 'shop.revenue:499|c'. Read from stdin when none are given."`
-	Proto    string   `help:"Transport." enum:"udp,tcp,http" default:"udp"`
-	Addr     string   `help:"statsd address for udp/tcp, or base URL of Ward's HTTP API for http." default:"127.0.0.1:8125"`
-	Packet   int      `help:"Maximum UDP payload in bytes (lines are packed up to this size)." default:"1432"`
-	Token    string   `help:"Bearer token for --proto http." env:"WARD_TOKEN"`
-	Timeout  duration `help:"Network timeout." default:"10s"`
-	Quiet    bool     `short:"q" help:"Print nothing on success."`
-	stdin    io.Reader
+	Lines   []string `arg:"" optional:"" help:"statsd lines, e.g. 'shop.revenue:499|c'. Read from stdin when none are given."`
+	Proto   string   `help:"Transport." enum:"udp,tcp,http" default:"udp"`
+	Addr    string   `help:"statsd address for udp/tcp, or base URL of Ward's HTTP API for http." default:"127.0.0.1:8125"`
+	Packet  int      `help:"Maximum UDP payload in bytes (lines are packed up to this size)." default:"1432"`
+	Token   string   `help:"Bearer token for --proto http." env:"WARD_TOKEN"`
+	Timeout duration `help:"Network timeout." default:"10s"`
+	Quiet   bool     `short:"q" help:"Print nothing on success."`
+	stdin   io.Reader
 }
 
 func (c *sendCmd) Run(ctx context.Context) error {

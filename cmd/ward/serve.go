@@ -46,7 +46,10 @@ type serveCmd struct {
 	MaxSeries       int      `help:"Limit of distinct series held by the aggregator (0: default)."`
 	QueryTimeout    duration `help:"PromQL query timeout." default:"2m"`
 	QueryMaxSamples int      `help:"Maximum samples a query may load at once." default:"50000000"`
+	ExternalURL     string   `help:"Ward's URL as users reach it, used in notifications." placeholder:"URL"`
 	LogLevel        string   `help:"Log level." enum:"debug,info,warn,error" default:"info"`
+
+	configFile string // the global --config, for sections that are not flags
 }
 
 func (c *serveCmd) Run(ctx context.Context) error {
@@ -72,6 +75,8 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		OutOfOrderWindow: time.Duration(c.OutOfOrder),
 		NoFsync:          !c.Fsync,
 		RuleGlobs:        c.Rules,
+		ConfigFile:       c.configFile,
+		ExternalURL:      c.ExternalURL,
 		AuthTokenFile:    c.AuthTokenFile,
 		AuthReads:        c.AuthReads,
 		Insecure:         c.Insecure,

@@ -58,6 +58,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
+	alerts, err := newAlerting(o, db, set)
+	if err != nil {
+		return err
+	}
+
 	// Parts that accept input. Each binds in its constructor so that a port in use
 	// fails the start instead of a later goroutine.
 	var runners []runner
@@ -95,6 +100,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		if err != nil {
 			return err
 		}
+		srv.MountRules(rulesAPI{alerts.manager})
 		ln, err := net.Listen("tcp", o.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("listen http on %q: %w", o.HTTPAddr, err)
@@ -111,6 +117,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	aggDone := make(chan error, 1)
 	go func() { aggDone <- agg.Run(aggCtx) }()
 
+	runners = append(runners, alerts.runners(o)...)
 	runErr := runAll(ctx, log, runners)
 	aggStop()
 	if ferr := <-aggDone; ferr != nil && !errors.Is(ferr, context.Canceled) {
@@ -188,4 +195,3 @@ func ignoreClosed(err error) error {
 	}
 	return err
 }
-

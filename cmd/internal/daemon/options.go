@@ -37,6 +37,11 @@ type Options struct {
 	NoFsync          bool
 
 	RuleGlobs []string
+	// ConfigFile is the YAML config file, read again here for the sections that are not
+	// flags (the `notify:` receivers).
+	ConfigFile string
+	// ExternalURL is Ward's URL as users reach it, put in notifications.
+	ExternalURL string
 
 	AuthTokenFile string
 	AuthReads     bool
