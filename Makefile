@@ -37,3 +37,13 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# Refreshes the browser libraries kept in ui/static/vendor from the versions pinned in
+# ui/package-lock.json. Needs npm; building and running Ward does not.
+.PHONY: ui-vendor
+ui-vendor:
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp ui/package.json ui/package-lock.json "$$tmp"/; \
+	npm ci --prefix "$$tmp" --no-audit --no-fund; \
+	cp "$$tmp"/node_modules/uplot/dist/uPlot.iife.min.js "$$tmp"/node_modules/uplot/dist/uPlot.min.css ui/static/vendor/; \
+	cp "$$tmp"/node_modules/uplot/LICENSE ui/static/vendor/uPlot.LICENSE

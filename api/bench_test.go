@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func BenchmarkQueryRangeOverhead(b *testing.B) {
 				}
 				qry.Close()
 				t1 := time.Now()
-				resp, err := ts.client.Post(ts.base+"/api/v1/query_range", "application/x-www-form-urlencoded", stringsReader(form))
+				resp, err := ts.client.Post(ts.base+"/api/v1/query_range", "application/x-www-form-urlencoded", strings.NewReader(form))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -101,22 +102,6 @@ func BenchmarkQueryRangeOverhead(b *testing.B) {
 			b.ReportMetric(float64(respBytes), "bytes/response")
 		})
 	}
-}
-
-type stringReader struct {
-	s string
-	i int
-}
-
-func stringsReader(s string) *stringReader { return &stringReader{s: s} }
-
-func (r *stringReader) Read(p []byte) (int, error) {
-	if r.i >= len(r.s) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.s[r.i:])
-	r.i += n
-	return n, nil
 }
 
 // BenchmarkEncodeMatrix measures the JSON encoder alone on a range result

@@ -186,7 +186,9 @@ func (s *Server) handleSeries(ctx *fasthttp.RequestCtx) {
 		}
 		set = storage.NewMergeSeriesSet(sets, 0, storage.ChainedSeriesMerge)
 	} else {
-		set = q.Select(c, false, hints, r.matchers[0]...)
+		// Sorted, unlike Prometheus, for answers that do not vary between
+		// runs; the storage sorts cheaply from its postings.
+		set = q.Select(c, true, hints, r.matchers[0]...)
 	}
 
 	bp := s.getBuf()

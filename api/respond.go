@@ -104,10 +104,10 @@ func respondError(ctx *fasthttp.RequestCtx, e *apiError) {
 	ctx.SetBody(b)
 }
 
-// envelope builds a success response: {"status":"success","data":...,
-// "warnings":[...],"infos":[...]}. The caller appends the data between
-// begin and finish so that large results are encoded straight into the
-// buffer.
+// beginSuccess and finishSuccess frame a success response:
+// {"status":"success","data":...,"warnings":[...],"infos":[...]}. The
+// caller appends the data in between, so that large results are encoded
+// straight into one buffer.
 func beginSuccess(b []byte) []byte {
 	return append(b, `{"status":"success","data":`...)
 }

@@ -73,7 +73,9 @@ func TestShutdownLetsQueriesFinish(t *testing.T) {
 	defer ts.client.CloseIdleConnections()
 
 	got := make(chan httpResult, 1)
-	go func() { got <- ts.get(t, "/api/v1/query", url.Values{"query": {"http_requests_total"}, "time": {"60"}}) }()
+	go func() {
+		got <- ts.get(t, "/api/v1/query", url.Values{"query": {"http_requests_total"}, "time": {"60"}})
+	}()
 	waitFor(t, "the query to run", func() bool { return s.m.running.Load() == 1 })
 	cancel()
 	close(release)

@@ -3,6 +3,8 @@ package experiment
 import (
 	"fmt"
 	"time"
+
+	"github.com/wardmetrics/ward/experiment/spec"
 )
 
 // MaxBatch bounds the items of one batch request (assignments, exposures, events), so
@@ -14,7 +16,7 @@ const MaxBatch = 100_000
 // changed since; closed experiments, the inactive window, QA mode and the rollout come
 // first and record nothing (README.md, "Assignment").
 func (m *Manager) Assign(name, uid, role string) (AssignResponse, error) {
-	if err := checkUID(uid); err != nil {
+	if err := spec.CheckUID(uid); err != nil {
 		return AssignResponse{}, err
 	}
 	e, err := m.lookup(name)
@@ -81,7 +83,7 @@ func (m *Manager) recordExposure(e *experiment, uid string, h uint64, ms int64, 
 	e.mu.Unlock()
 	m.met.exposures.Inc()
 	if err := m.commit([]kv{{exposureKey(e.name, uid), encodeExposure(ms, br)}}); err != nil {
-		return br, false, fmt.Errorf("experiment %q: record exposure of %q: %w", e.name, truncateForError(uid), err)
+		return br, false, fmt.Errorf("experiment %q: record exposure of %q: %w", e.name, spec.TruncateForError(uid), err)
 	}
 	return br, false, nil
 }
@@ -141,7 +143,7 @@ func (m *Manager) RecordExposures(req ExposuresRequest) (ExposuresResponse, erro
 // recordClientExposure returns "" when it recorded a new exposure, or the branch the
 // user was recorded on before.
 func (m *Manager) recordClientExposure(x Exposure, now time.Time) (string, error) {
-	if err := checkUID(x.UID); err != nil {
+	if err := spec.CheckUID(x.UID); err != nil {
 		return "", err
 	}
 	e, err := m.lookup(x.Experiment)
@@ -149,30 +151,31 @@ func (m *Manager) recordClientExposure(x Exposure, now time.Time) (string, error
 		return "", err
 	}
 	a := e.asg.Load()
-	d := &a.def
-	bi := d.BranchIndex(x.Branch)
+	bi := a.BranchIndex(x.Branch)
 	if bi < 0 {
 		return "", fmt.Errorf("%w: experiment %q has no branch %q", ErrInvalid, x.Experiment, x.Branch)
 	}
-	if d.Status == StatusClosed {
+	if a.Closed() {
 		return "", fmt.Errorf("%w: experiment %q is closed", ErrInvalid, x.Experiment)
 	}
 	t := x.Time
 	if t.IsZero() || t.After(now) {
 		t = now // a client clock ahead of ours must not put exposures after later events
 	}
-	if (!d.Start.IsZero() && t.Before(d.Start)) || (!d.End.IsZero() && !t.Before(d.End)) {
+	ms := t.UnixMilli()
+	if start, end := a.Window(); (start != 0 && ms < start) || (end != 0 && ms >= end) {
 		return "", fmt.Errorf("%w: exposure of %q at %s is outside experiment %q's window", ErrInvalid, x.UID, t.UTC().Format(time.RFC3339), x.Experiment)
 	}
-	br, seen, err := m.recordExposure(e, x.UID, m.uidHash(x.UID), t.UnixMilli(), uint8(bi))
+	br, seen, err := m.recordExposure(e, x.UID, m.uidHash(x.UID), ms, uint8(bi))
 	if err != nil {
 		m.logStoreError(err) // recorded in memory all the same, as in assign
 	}
 	if !seen {
 		return "", nil
 	}
-	if int(br) >= len(d.Branches) {
+	name := a.BranchName(int(br))
+	if name == "" {
 		return "", fmt.Errorf("experiment %q: stored branch %d of %q out of range", x.Experiment, br, x.UID)
 	}
-	return d.Branches[br].Name, nil
+	return name, nil
 }

@@ -7,16 +7,9 @@ import (
 	"fmt"
 	"math"
 	"time"
-)
 
-// Event is one thing a user did: a login, an order, revenue in cents.
-type Event struct {
-	UID    string  `json:"uid"`
-	Metric string  `json:"metric"`
-	Value  float64 `json:"value"`
-	// Time is when it happened; zero means when the server receives it.
-	Time time.Time `json:"time,omitzero"`
-}
+	"github.com/wardmetrics/ward/experiment/spec"
+)
 
 // EventsResponse answers POST /api/v1/events.
 type EventsResponse struct {
@@ -36,10 +29,6 @@ type eventInput struct {
 	Value  *float64        `json:"value"`
 	Time   json.RawMessage `json:"time"`
 }
-
-// maxEventSeconds bounds numeric times to years 1970 to 5138, which also keeps their
-// milliseconds inside int64.
-const maxEventSeconds = 1e11
 
 // DecodeEvents decodes the body of POST /api/v1/events: {"events":[{uid, metric, value,
 // time}, ...]} or the bare array. Every event is validated; the first invalid one fails
@@ -84,23 +73,7 @@ func (in *eventInput) event() (Event, error) {
 		return Event{}, err
 	}
 	ev.Time = t
-	return ev, ev.validate()
-}
-
-func (ev *Event) validate() error {
-	if err := checkUID(ev.UID); err != nil {
-		return err
-	}
-	if err := checkMetricName(ev.Metric); err != nil {
-		return err
-	}
-	if math.IsNaN(ev.Value) || math.IsInf(ev.Value, 0) || math.Abs(ev.Value) > 1e15 {
-		return fmt.Errorf("value %v of %q must be finite and at most 1e15 in size", ev.Value, ev.Metric)
-	}
-	if !ev.Time.IsZero() && (ev.Time.Unix() < 0 || ev.Time.Unix() > maxEventSeconds) {
-		return fmt.Errorf("time %s is outside 1970 to 5138", ev.Time.Format(time.RFC3339))
-	}
-	return nil
+	return ev, ev.Validate()
 }
 
 func parseEventTime(raw json.RawMessage) (time.Time, error) {
@@ -123,8 +96,8 @@ func parseEventTime(raw json.RawMessage) (time.Time, error) {
 	if err := json.Unmarshal(raw, &sec); err != nil {
 		return time.Time{}, fmt.Errorf("time %s: want RFC 3339 or Unix seconds: %w", raw, err)
 	}
-	if !(sec >= 0 && sec <= maxEventSeconds) {
-		return time.Time{}, fmt.Errorf("time %s: Unix seconds outside 0 to %g", raw, float64(maxEventSeconds))
+	if !(sec >= 0 && sec <= spec.MaxEventSeconds) {
+		return time.Time{}, fmt.Errorf("time %s: Unix seconds outside 0 to %g", raw, float64(spec.MaxEventSeconds))
 	}
 	return time.UnixMilli(int64(math.Round(sec * 1000))).UTC(), nil
 }
@@ -151,7 +124,7 @@ func (m *Manager) RecordEvents(events []Event) (EventsResponse, error) {
 		return EventsResponse{}, fmt.Errorf("%w: %d events in one batch, at most %d", ErrInvalid, len(events), MaxBatch)
 	}
 	for i := range events {
-		if err := events[i].validate(); err != nil {
+		if err := events[i].Validate(); err != nil {
 			return EventsResponse{}, fmt.Errorf("%w: event %d: %w", ErrInvalid, i, err)
 		}
 	}
@@ -188,20 +161,20 @@ func (m *Manager) RecordEvents(events []Event) (EventsResponse, error) {
 
 func (m *Manager) recordExperimentEvents(e *experiment, events []Event, ms []int64, hs []uint64, counted []bool) (int, error) {
 	a := e.asg.Load()
-	d := &a.def
-	if d.Status == StatusClosed {
+	if a.Closed() {
 		return 0, nil
 	}
+	_, end := a.Window()
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 	e.mu.Lock()
 	staged := map[stageKey]*stageVal{}
 	var hits []int
 	for i := range events {
-		if a.end != 0 && ms[i] >= a.end {
+		if end != 0 && ms[i] >= end {
 			continue
 		}
-		if _, tracked := d.MetricKind(events[i].Metric); !tracked {
+		if !a.Tracks(events[i].Metric) {
 			continue
 		}
 		idx, ok := e.index[hs[i]]

@@ -70,7 +70,7 @@ func FuzzDecodeEvents(f *testing.F) {
 			return
 		}
 		for i := range evs {
-			if err := evs[i].validate(); err != nil {
+			if err := evs[i].Validate(); err != nil {
 				t.Fatalf("decoded event %d does not validate: %v", i, err)
 			}
 		}

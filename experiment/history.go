@@ -67,7 +67,7 @@ func DecodePatch(body []byte) (Patch, error) {
 
 // apply returns d with the patch applied (not yet validated).
 func (p *Patch) apply(d Definition) (Definition, error) {
-	d = d.clone()
+	d = d.Clone()
 	if p.Description != nil {
 		d.Description = *p.Description
 	}

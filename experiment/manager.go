@@ -117,7 +117,7 @@ func (m *Manager) load() error {
 		if err := json.Unmarshal(v, &d); err != nil {
 			return fmt.Errorf("decode definition %q: %w", k[len(pfxDefinition):], err)
 		}
-		d.normalize()
+		d.Normalize()
 		m.exps[d.Name] = newExperiment(d)
 		return nil
 	})
@@ -213,7 +213,7 @@ func (m *Manager) List() ListResponse {
 	resp := ListResponse{Experiments: []Definition{}}
 	for _, e := range m.snapshot() {
 		e.mu.RLock()
-		resp.Experiments = append(resp.Experiments, e.def.clone())
+		resp.Experiments = append(resp.Experiments, e.def.Clone())
 		resp.Generation += e.def.Version
 		e.mu.RUnlock()
 	}
@@ -227,7 +227,7 @@ func (m *Manager) Get(name string) (ShowResponse, error) {
 		return ShowResponse{}, err
 	}
 	e.mu.RLock()
-	d := e.def.clone()
+	d := e.def.Clone()
 	e.mu.RUnlock()
 	h, err := m.History(name)
 	if err != nil {
@@ -258,11 +258,11 @@ func (m *Manager) History(name string) ([]Change, error) {
 
 // Create adds a new experiment. who is recorded in its history.
 func (m *Manager) Create(d Definition, who string) (Definition, error) {
-	d = d.clone()
+	d = d.Clone()
 	if err := d.Validate(); err != nil {
 		return Definition{}, err
 	}
-	d.normalize()
+	d.Normalize()
 	m.adminMu.Lock()
 	defer m.adminMu.Unlock()
 	if _, err := m.lookup(d.Name); err == nil {
@@ -271,7 +271,7 @@ func (m *Manager) Create(d Definition, who string) (Definition, error) {
 	now := m.opts.Now().UTC()
 	d.Version, d.Created, d.Updated = 1, now, now
 	e := newExperiment(d)
-	c := Change{Seq: 1, Experiment: d.Name, Who: whoOrUnknown(who), When: now, Action: ActionCreate, After: d.clone()}
+	c := Change{Seq: 1, Experiment: d.Name, Who: whoOrUnknown(who), When: now, Action: ActionCreate, After: d.Clone()}
 	if err := m.writeDefinition(d, c); err != nil {
 		return Definition{}, err
 	}
@@ -281,7 +281,7 @@ func (m *Manager) Create(d Definition, who string) (Definition, error) {
 	m.mu.Lock()
 	m.exps[d.Name] = e
 	m.mu.Unlock()
-	return d.clone(), nil
+	return d.Clone(), nil
 }
 
 // Update applies a patch; who is recorded in the history. A patch that changes nothing
@@ -316,7 +316,7 @@ func (m *Manager) Apply(defs []Definition, who string) ([]Definition, error) {
 			continue
 		}
 		nd, err := m.change(d.Name, who, ActionApply, func(old Definition) (Definition, error) {
-			next := d.clone()
+			next := d.Clone()
 			next.Version, next.Created, next.Updated = old.Version, old.Created, old.Updated
 			return next, nil
 		})
@@ -337,14 +337,14 @@ func (m *Manager) change(name, who, action string, f func(Definition) (Definitio
 		return Definition{}, err
 	}
 	e.mu.RLock()
-	old := e.def.clone()
+	old := e.def.Clone()
 	seq := e.seq
 	e.mu.RUnlock()
 	next, err := f(old)
 	if err != nil {
 		return Definition{}, err
 	}
-	next.normalize()
+	next.Normalize()
 	if err := next.Validate(); err != nil {
 		return Definition{}, err
 	}
@@ -357,18 +357,18 @@ func (m *Manager) change(name, who, action string, f func(Definition) (Definitio
 	}
 	now := m.opts.Now().UTC()
 	next.Version, next.Updated = old.Version+1, now
-	c := Change{Seq: seq + 1, Experiment: name, Who: whoOrUnknown(who), When: now, Action: action, Fields: fields, After: next.clone()}
+	c := Change{Seq: seq + 1, Experiment: name, Who: whoOrUnknown(who), When: now, Action: action, Fields: fields, After: next.Clone()}
 	if err := m.writeDefinition(next, c); err != nil {
 		return Definition{}, err
 	}
 	e.mu.Lock()
-	e.def = next.clone()
+	e.def = next.Clone()
 	e.seq = c.Seq
 	e.addEpoch(now.UnixMilli(), next.Branches)
 	e.dirty = true
 	e.asg.Store(NewAssigner(next))
 	e.mu.Unlock()
-	return next.clone(), nil
+	return next.Clone(), nil
 }
 
 // writeDefinition stores a definition and its history entry in one atomic write.

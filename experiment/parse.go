@@ -48,7 +48,7 @@ func (in *definitionInput) definition() (Definition, error) {
 	if err := d.Validate(); err != nil {
 		return d, err
 	}
-	d.normalize()
+	d.Normalize()
 	return d, nil
 }
 

@@ -213,7 +213,7 @@ func (m *Manager) Results(name string, opts ResultsOptions) (Results, error) {
 		return Results{}, err
 	}
 	e.mu.RLock()
-	d := e.def.clone()
+	d := e.def.Clone()
 	users := append([]int64(nil), e.branchUsers...)
 	expected := e.expectedShares()
 	snaps := make([]metricSnapshot, 0, len(d.Metrics)+len(e.order))

@@ -257,3 +257,24 @@ func TestParseResultsOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestResultsText(t *testing.T) {
+	e := newEnv(t)
+	d := fiftyFifty("text")
+	d.Metrics = []Metric{{Name: "order"}, {Name: "revenue", Kind: KindRevenue}}
+	e.create(d)
+	e.clock.Advance(time.Second)
+	simulate(t, e, "text", 4000, 3, [2]float64{0.10, 0.20}, [2]float64{1000, 1000})
+	var b bytes.Buffer
+	if err := e.results("text", ResultsOptions{}).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"experiment text (open), 4000 users", "sample ratio: chi-squared", "order (conversion, two-proportion z-test)",
+		"revenue (revenue, Welch's t-test)", "(control)", "INCREASE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	t.Log("\n" + out)
+}

@@ -191,6 +191,11 @@ func (p *fileParser) parse(content []byte) *File {
 	}
 	seen := map[string]bool{}
 	p.fields(root, func(key string, k, v *yaml.Node) {
+		if key == "guard" {
+			// The deploy guard's rollback rules share the file; package deploy
+			// parses and validates them.
+			return
+		}
 		if key != "groups" {
 			p.errorf(k, "unknown field %q", key)
 			return

@@ -224,6 +224,7 @@ type sampleIter struct {
 	vs     []float64
 	bts    []int64 // decode buffers owned by the iterator
 	bvs    []float64
+	dec    chunk.Decoder
 	i      int
 	inHead bool
 	err    error
@@ -244,7 +245,7 @@ func (it *sampleIter) load(minT int64) bool {
 			continue // whole chunk before the seek target
 		}
 		var err error
-		it.bts, it.bvs, err = chunk.DecodeRaw(c.data, c.start, it.bts[:0], it.bvs[:0])
+		it.bts, it.bvs, err = it.dec.DecodeRaw(c.data, c.start, it.bts[:0], it.bvs[:0])
 		it.ts, it.vs = it.bts, it.bvs
 		if err != nil {
 			it.err = fmt.Errorf("tsdb: decode chunk of %s at %d: %w", s.lset, c.start, err)

@@ -254,8 +254,13 @@ func (rp *report) markdown() string {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "- %s: appended %d samples in %.1f s, finalized in %.1f s, reopened in %.2f s, read in %.2f s; on disk %.1f MiB (%s)",
-			e, r.Appended, r.AppendSeconds, r.FinalizeSeconds, r.OpenSeconds, r.ReadSeconds, float64(r.Disk.Bytes)/(1<<20), r.Disk)
+		switch {
+		case e == engWardYear:
+			fmt.Fprintf(&b, "- %s: appended %d samples in %.1f s", e, r.Appended, r.AppendSeconds)
+		default:
+			fmt.Fprintf(&b, "- %s: appended %d samples in %.1f s, finalized in %.1f s, reopened in %.2f s, read in %.2f s; on disk %.1f MiB (%s)",
+				e, r.Appended, r.AppendSeconds, r.FinalizeSeconds, r.OpenSeconds, r.ReadSeconds, float64(r.Disk.Bytes)/(1<<20), r.Disk)
+		}
 		for _, k := range sortedKeys(r.Extra) {
 			fmt.Fprintf(&b, "; %s %g", k, r.Extra[k])
 		}

@@ -89,7 +89,7 @@ func runDay(sp spec, e engine) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Extra["du_after_close_bytes"] = float64(closed.Bytes)
+	r.Extra["du_after_finalize_bytes"] = float64(closed.Bytes)
 
 	// The size is measured once the store is open again: Ward's Pebble
 	// turns the memtables its Close left in WAL files into sstables only

@@ -96,8 +96,8 @@ type maintainer interface {
 	Maintain(ctx context.Context) error
 }
 
-// finalize brings the rollups up to date (Ward's counterpart of the peers'
-// compactions) and closes, which seals the open buckets.
+// finalize brings the rollups up to date and closes, which seals the open
+// buckets, then compacts the closed Pebble store fully (see compactPebble).
 func (w *wardEngine) finalize(r *result) error {
 	if err := wardMaintain(w.db, r); err != nil {
 		return err
@@ -113,33 +113,60 @@ func (w *wardEngine) finalize(r *result) error {
 	}
 	err := w.db.Close()
 	w.db = nil
-	return err
+	if err != nil {
+		return err
+	}
+	closed, err := du(w.dir)
+	if err != nil {
+		return err
+	}
+	r.Extra["ward_du_before_pebble_compaction_bytes"] = float64(closed.Bytes)
+	return compactPebble(w.dir)
 }
 
-// wardMaintain runs the rollup job now if the engine offers it, else waits
-// for the background job to catch up with the sealed data (giving up when
-// it stops progressing).
+// wardMaintain waits for the background sealer to catch up with the
+// appends (it seals buckets asynchronously, and rollups are computed from
+// sealed data only), then brings the rollups up to date: with Maintain if
+// the engine offers it, else by waiting for the background job. Waits give
+// up, with a note, when progress stops for 30 s.
 func wardMaintain(db *tsdb.DB, r *result) error {
 	start := time.Now()
-	defer func() { r.Extra["ward_rollup_seconds"] = time.Since(start).Seconds() }()
+	defer func() { r.Extra["ward_seal_and_rollup_seconds"] = time.Since(start).Seconds() }()
+	// Buckets that the out-of-order window has closed: all but the last
+	// two hours or so (default bucket 2h, window 10m).
+	sealedEnough := func(st tsdb.Stats) bool {
+		return st.Sealed >= st.MaxT-int64((2*time.Hour+tsdb.DefaultOutOfOrderWindow)/time.Millisecond)
+	}
+	if err := waitProgress(db, r, "sealing", sealedEnough, func(st tsdb.Stats) int64 { return st.Sealed }); err != nil {
+		return err
+	}
 	if m, ok := any(db).(maintainer); ok {
 		return m.Maintain(context.Background())
 	}
-	last, lastChange := db.Stats(), time.Now()
+	hour := int64(time.Hour / time.Millisecond)
+	return waitProgress(db, r, "rollups", func(st tsdb.Stats) bool {
+		return st.Rollup5m >= st.Sealed && st.Rollup1h >= st.Sealed-st.Sealed%hour
+	}, func(st tsdb.Stats) int64 { return st.Rollup5m + st.Rollup1h })
+}
+
+// waitProgress polls db.Stats until done, or until progress (a value that
+// grows while work is done) stops for 30 s, which it notes.
+func waitProgress(db *tsdb.DB, r *result, what string, done func(tsdb.Stats) bool, progress func(tsdb.Stats) int64) error {
+	last, lastChange := int64(0), time.Now()
 	for {
 		st := db.Stats()
-		hour := int64(time.Hour / time.Millisecond)
-		if st.Rollup5m >= st.Sealed && st.Rollup1h >= st.Sealed-st.Sealed%hour {
+		if done(st) {
 			return nil
 		}
-		if st.Rollup5m != last.Rollup5m || st.Rollup1h != last.Rollup1h {
-			last, lastChange = st, time.Now()
+		if p := progress(st); p != last {
+			last, lastChange = p, time.Now()
 		}
 		if time.Since(lastChange) > 30*time.Second {
-			r.note("ward: rollups stopped progressing (5m complete to %d, 1h to %d, sealed to %d)", st.Rollup5m, st.Rollup1h, st.Sealed)
+			r.note("ward: %s stopped progressing (sealed to %d, newest sample %d, 5m rollups to %d, 1h rollups to %d)",
+				what, st.Sealed, st.MaxT, st.Rollup5m, st.Rollup1h)
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

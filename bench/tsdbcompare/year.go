@@ -89,12 +89,10 @@ func runYear(sp spec) (result, error) {
 		return r, fmt.Errorf("rollups: %w", err)
 	}
 	st := db.Stats()
-	r.Extra["ward_year_rollup5m_complete_to"] = float64(st.Rollup5m)
-	r.Extra["ward_year_rollup1h_complete_to"] = float64(st.Rollup1h)
-	if r.Disk, err = du(sp.Dir); err != nil {
-		return r, err
-	}
-	logf("%s: written in %v, rollups in %.1fs; %d bytes on disk", sp.Engine, dur.Round(time.Millisecond), r.Extra["ward_year_rollup_seconds"], r.Disk.Bytes)
+	day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04") }
+	r.note("data %s to %s; sealed to %s, 5m rollups complete to %s, 1h rollups to %s",
+		day(start), day(end), day(st.Sealed), day(st.Rollup5m), day(st.Rollup1h))
+	logf("%s: written in %v, sealed and rolled up in %.1fs", sp.Engine, dur.Round(time.Millisecond), r.Extra["ward_seal_and_rollup_seconds"])
 
 	prof := &profiler{dir: sp.ProfileDir, engine: sp.Engine}
 	if err := prof.start("query"); err != nil {

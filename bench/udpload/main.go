@@ -8,6 +8,13 @@
 // from -senders sockets, and prints what it sent. The sum of all counters
 // after a run equals sent_lines when nothing was lost. Only loopback
 // targets are accepted.
+//
+// Datagrams go out in sendmmsg batches. With -gso (Linux), each message of
+// a batch carries up to 64 datagrams that the kernel splits (UDP
+// generic segmentation offload): the receiver still gets one datagram per
+// packet, but the sender makes far fewer trips through the stack, which is
+// what limits the generator at one line per datagram. GSO needs datagrams
+// of one length, so -gso implies -pad (names zero-padded to one width).
 package main
 
 import (
@@ -36,6 +43,8 @@ type config struct {
 	prefix   string
 	typ      string
 	batch    int
+	pad      bool
+	gso      bool
 	jsonOut  bool
 }
 
@@ -59,6 +68,8 @@ func main() {
 	flag.StringVar(&c.prefix, "prefix", "load", "metric name prefix")
 	flag.StringVar(&c.typ, "type", "c", "statsd type of the lines (c, g, ms, h, d)")
 	flag.IntVar(&c.batch, "batch", 32, "datagrams per sendmmsg call at most")
+	flag.BoolVar(&c.pad, "pad", false, "zero-pad the name numbers to one width (load.0042), so that all datagrams have one length")
+	flag.BoolVar(&c.gso, "gso", false, "send with UDP GSO, up to 64 datagrams per message (Linux; implies -pad)")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -86,6 +97,9 @@ func run(ctx context.Context, c config) (result, error) {
 	}
 	if !ua.IP.IsLoopback() {
 		return result{}, fmt.Errorf("%s is not a loopback address: load is only sent to this machine", c.addr)
+	}
+	if c.gso {
+		c.pad = true
 	}
 	pkts := buildPackets(c)
 	ctx, cancel := context.WithTimeout(ctx, c.duration)
@@ -119,6 +133,10 @@ func run(ctx context.Context, c config) (result, error) {
 func buildPackets(c config) [][]byte {
 	n := (c.names + c.lines - 1) / c.lines
 	pkts := make([][]byte, n)
+	width := 0
+	if c.pad {
+		width = len(strconv.Itoa(c.names - 1))
+	}
 	j := 0
 	for i := range pkts {
 		var p []byte
@@ -128,7 +146,11 @@ func buildPackets(c config) [][]byte {
 			}
 			p = append(p, c.prefix...)
 			p = append(p, '.')
-			p = strconv.AppendInt(p, int64(j%c.names), 10)
+			num := strconv.Itoa(j % c.names)
+			for range width - len(num) {
+				p = append(p, '0')
+			}
+			p = append(p, num...)
 			p = append(p, ":1|"...)
 			p = append(p, c.typ...)
 			j++
@@ -147,6 +169,9 @@ func send(ctx context.Context, ua *net.UDPAddr, pkts [][]byte, id int, c config)
 		return result{}, fmt.Errorf("dial %s: %w", ua, err)
 	}
 	defer conn.Close()
+	if c.gso {
+		return sendGSO(ctx, conn, pkts, id, c)
+	}
 	pc := ipv4.NewPacketConn(conn)
 	msgs := make([]ipv4.Message, c.batch)
 	rate := c.rate / float64(c.senders)

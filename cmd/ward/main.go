@@ -32,11 +32,12 @@ func (e *exitError) Unwrap() error { return e.err }
 type cli struct {
 	Config kong.ConfigFlag `help:"YAML file with settings (keys are flag names, e.g. 'http: 127.0.0.1:8080')." type:"existingfile" placeholder:"FILE"`
 
-	Serve   serveCmd   `cmd:"" help:"Run the daemon: ingest, storage, query API, rules, UI."`
-	Send    sendCmd    `cmd:"" help:"Send statsd lines (arguments or stdin) over UDP, TCP or HTTP."`
-	Query   queryCmd   `cmd:"" help:"Run a PromQL query against a Ward (or any Prometheus) HTTP API."`
-	Rules   rulesCmd   `cmd:"" help:"Work with rule files."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Serve      serveCmd      `cmd:"" help:"Run the daemon: ingest, storage, query API, rules, UI."`
+	Send       sendCmd       `cmd:"" help:"Send statsd lines (arguments or stdin) over UDP, TCP or HTTP."`
+	Query      queryCmd      `cmd:"" help:"Run a PromQL query against a Ward (or any Prometheus) HTTP API."`
+	Rules      rulesCmd      `cmd:"" help:"Work with rule files."`
+	Experiment experimentCmd `cmd:"" help:"Define, change and judge A/B experiments."`
+	Version    versionCmd    `cmd:"" help:"Print the version."`
 }
 
 type versionCmd struct{}

@@ -40,6 +40,7 @@ type serveCmd struct {
 	OutOfOrder      duration `help:"Window inside which out-of-order and duplicate samples are accepted (last write wins)." default:"1h"`
 	Fsync           bool     `help:"fsync every flush batch (loses at most one flush interval on power loss)." default:"true" negatable:""`
 	Rules           []string `help:"Rule file globs (Prometheus rule-file YAML plus Ward's extensions)." placeholder:"GLOB"`
+	Experiments     []string `help:"Experiment definition file globs (YAML), applied at start." placeholder:"GLOB"`
 	AuthTokenFile   string   `help:"File holding the bearer token that mutating HTTP endpoints require." placeholder:"FILE"`
 	AuthReads       bool     `help:"Require the bearer token for reads too."`
 	Insecure        bool     `help:"Allow listening beyond loopback without an auth token."`
@@ -76,6 +77,7 @@ func (c *serveCmd) Run(ctx context.Context) error {
 		NoFsync:          !c.Fsync,
 		RuleGlobs:        c.Rules,
 		ConfigFile:       c.configFile,
+		ExperimentGlobs:  c.Experiments,
 		ExternalURL:      c.ExternalURL,
 		AuthTokenFile:    c.AuthTokenFile,
 		AuthReads:        c.AuthReads,

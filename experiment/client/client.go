@@ -1,7 +1,8 @@
 // Package client assigns experiment branches inside an application, with no call to
-// Ward per assignment: it fetches the definitions over HTTP, caches them, hashes user ids
-// locally exactly as the server does (experiment.Assigner), and sends first exposures and
-// events to Ward in batches from a bounded queue.
+// Ward per assignment: it fetches the definitions over HTTP, caches them, hashes user
+// ids locally exactly as the server does (with experiment/spec's Assigner), and sends
+// first exposures and events to Ward in batches from a bounded queue. It imports nothing
+// outside the standard library but spec.
 //
 //	c, err := client.New(client.Options{URL: "http://127.0.0.1:8080"})
 //	...
@@ -30,7 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wardmetrics/ward/experiment"
+	"github.com/wardmetrics/ward/experiment/spec"
 )
 
 // Options configure a Client. Only URL is required.
@@ -135,7 +136,7 @@ type defSet struct {
 
 // entry is one experiment: its assigner and the users this client has exposed.
 type entry struct {
-	asg    *experiment.Assigner
+	asg    *spec.Assigner
 	clock  bool // the definition has a start or end, so Assign needs the time
 	sticky *stickySet
 }
@@ -158,10 +159,10 @@ func New(opts Options) (*Client, error) {
 func (c *Client) Assign(name, uid string) string { return c.AssignRole(name, uid, "").Branch }
 
 // AssignRole is Assign with the user's role, which QA mode needs ("qa" or "admin").
-func (c *Client) AssignRole(name, uid, role string) experiment.Assignment {
+func (c *Client) AssignRole(name, uid, role string) spec.Assignment {
 	e := c.defs.Load().byName[name]
 	if e == nil {
-		return experiment.Assignment{Index: -1, Reason: experiment.ReasonUnknown}
+		return spec.Assignment{Index: -1, Reason: spec.ReasonUnknown}
 	}
 	var now time.Time
 	if e.clock {
@@ -183,17 +184,17 @@ func (c *Client) AssignRole(name, uid, role string) experiment.Assignment {
 	if now.IsZero() {
 		now = c.opts.Now()
 	}
-	if c.queue.addExposure(experiment.Exposure{Experiment: name, UID: uid, Branch: as.Branch, Time: now}) {
+	if c.queue.addExposure(spec.Exposure{Experiment: name, UID: uid, Branch: as.Branch, Time: now}) {
 		c.signal()
 	}
 	return as
 }
 
 // Peek returns uid's branch without recording anything, for previews and debugging.
-func (c *Client) Peek(name, uid, role string) experiment.Assignment {
+func (c *Client) Peek(name, uid, role string) spec.Assignment {
 	e := c.defs.Load().byName[name]
 	if e == nil {
-		return experiment.Assignment{Index: -1, Reason: experiment.ReasonUnknown}
+		return spec.Assignment{Index: -1, Reason: spec.ReasonUnknown}
 	}
 	as := e.asg.Assign(uid, role, c.opts.Now())
 	if as.Record {
@@ -206,11 +207,11 @@ func (c *Client) Peek(name, uid, role string) experiment.Assignment {
 
 // Track queues an event (a login, an order, revenue in cents) at the current time.
 func (c *Client) Track(uid, metric string, value float64) {
-	c.TrackEvent(experiment.Event{UID: uid, Metric: metric, Value: value, Time: c.opts.Now()})
+	c.TrackEvent(spec.Event{UID: uid, Metric: metric, Value: value, Time: c.opts.Now()})
 }
 
 // TrackEvent queues an event; a zero Time means when Ward receives it.
-func (c *Client) TrackEvent(ev experiment.Event) {
+func (c *Client) TrackEvent(ev spec.Event) {
 	if c.queue.addEvent(ev) {
 		c.signal()
 	}
@@ -224,8 +225,8 @@ func (c *Client) signal() {
 }
 
 // sticky_ is the assignment of a remembered user.
-func (e *entry) remembered(idx uint8) experiment.Assignment {
-	return experiment.Assignment{Branch: e.asg.BranchName(int(idx)), Index: int(idx), Record: true, Reason: experiment.ReasonSticky}
+func (e *entry) remembered(idx uint8) spec.Assignment {
+	return spec.Assignment{Branch: e.asg.BranchName(int(idx)), Index: int(idx), Record: true, Reason: spec.ReasonSticky}
 }
 
 // Stats returns the client's counters.

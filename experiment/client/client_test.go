@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wardmetrics/ward/experiment"
+	"github.com/wardmetrics/ward/experiment/spec"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -269,7 +270,7 @@ func BenchmarkClientAssign(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		asg := experiment.NewAssigner(def("bench", 100, 1, 1))
+		asg := spec.NewAssigner(def("bench", 100, 1, 1))
 		c.defs.Store(&defSet{byName: map[string]*entry{"bench": {asg: asg, sticky: newStickySet(1 << 20)}}})
 		return c
 	}

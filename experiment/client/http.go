@@ -10,7 +10,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/wardmetrics/ward/experiment"
+	"github.com/wardmetrics/ward/experiment/spec"
 )
 
 // Paths of Ward's experiment routes (experiment/README.md, "HTTP API").
@@ -26,7 +26,7 @@ const maxResponse = 64 << 20
 // Refresh fetches the definitions now and swaps them in. Users remembered for an
 // experiment stay remembered across refreshes.
 func (c *Client) Refresh(ctx context.Context) error {
-	var list experiment.ListResponse
+	var list spec.ListResponse
 	if err := c.do(ctx, http.MethodGet, PathExperiments, nil, &list); err != nil {
 		c.refreshErrors.Add(1)
 		return fmt.Errorf("experiment client: refresh definitions: %w", err)
@@ -42,7 +42,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 			c.opts.Logger.Warn("experiment client: skipping invalid definition", "experiment", d.Name, "err", err)
 			continue
 		}
-		asg := experiment.NewAssigner(d)
+		asg := spec.NewAssigner(d)
 		e := &entry{asg: asg, clock: asg.NeedsClock()}
 		if prev := old.byName[d.Name]; prev != nil && prev.asg.Salt() == asg.Salt() {
 			e.sticky = prev.sticky
@@ -83,9 +83,9 @@ func (c *Client) flush(ctx context.Context, all bool) error {
 	}
 }
 
-func (c *Client) sendExposures(ctx context.Context, xs []experiment.Exposure) error {
-	var resp experiment.ExposuresResponse
-	if err := c.do(ctx, http.MethodPost, PathExposures, experiment.ExposuresRequest{Exposures: xs}, &resp); err != nil {
+func (c *Client) sendExposures(ctx context.Context, xs []spec.Exposure) error {
+	var resp spec.ExposuresResponse
+	if err := c.do(ctx, http.MethodPost, PathExposures, spec.ExposuresRequest{Exposures: xs}, &resp); err != nil {
 		return fmt.Errorf("experiment client: send %d exposures: %w", len(xs), err)
 	}
 	c.queue.sent(len(xs), 0)

@@ -3,7 +3,7 @@ package client
 import (
 	"sync"
 
-	"github.com/wardmetrics/ward/experiment"
+	"github.com/wardmetrics/ward/experiment/spec"
 )
 
 // queue holds exposures and events waiting to be sent, each bounded by size.
@@ -11,8 +11,8 @@ type queue struct {
 	size  int
 	batch int // a queue this long asks for an immediate flush
 	mu    sync.Mutex
-	x     []experiment.Exposure
-	ev    []experiment.Event
+	x     []spec.Exposure
+	ev    []spec.Event
 	st    queueStats
 }
 
@@ -25,7 +25,7 @@ func (q *queue) init(size, batch int) { q.size, q.batch = size, batch }
 
 // addExposure queues x, or drops it when the queue is full. It reports whether the
 // queue holds enough to flush now.
-func (q *queue) addExposure(x experiment.Exposure) bool {
+func (q *queue) addExposure(x spec.Exposure) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.x) >= q.size {
@@ -37,7 +37,7 @@ func (q *queue) addExposure(x experiment.Exposure) bool {
 	return len(q.x) >= q.batch
 }
 
-func (q *queue) addEvent(ev experiment.Event) bool {
+func (q *queue) addEvent(ev spec.Event) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.ev) >= q.size {
@@ -50,42 +50,42 @@ func (q *queue) addEvent(ev experiment.Event) bool {
 }
 
 // takeExposures removes up to n exposures from the front.
-func (q *queue) takeExposures(n int) []experiment.Exposure {
+func (q *queue) takeExposures(n int) []spec.Exposure {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n = min(n, len(q.x))
-	out := append([]experiment.Exposure(nil), q.x[:n]...)
+	out := append([]spec.Exposure(nil), q.x[:n]...)
 	q.x = append(q.x[:0], q.x[n:]...)
 	return out
 }
 
-func (q *queue) takeEvents(n int) []experiment.Event {
+func (q *queue) takeEvents(n int) []spec.Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n = min(n, len(q.ev))
-	out := append([]experiment.Event(nil), q.ev[:n]...)
+	out := append([]spec.Event(nil), q.ev[:n]...)
 	q.ev = append(q.ev[:0], q.ev[n:]...)
 	return out
 }
 
 // requeueExposures puts a failed batch back at the front, as far as room allows; the
 // rest is dropped.
-func (q *queue) requeueExposures(xs []experiment.Exposure) {
+func (q *queue) requeueExposures(xs []spec.Exposure) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	room := max(q.size-len(q.x), 0)
 	keep := xs[:min(room, len(xs))]
 	q.st.exposuresDropped += int64(len(xs) - len(keep))
-	q.x = append(append(make([]experiment.Exposure, 0, len(keep)+len(q.x)), keep...), q.x...)
+	q.x = append(append(make([]spec.Exposure, 0, len(keep)+len(q.x)), keep...), q.x...)
 }
 
-func (q *queue) requeueEvents(evs []experiment.Event) {
+func (q *queue) requeueEvents(evs []spec.Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	room := max(q.size-len(q.ev), 0)
 	keep := evs[:min(room, len(evs))]
 	q.st.eventsDropped += int64(len(evs) - len(keep))
-	q.ev = append(append(make([]experiment.Event, 0, len(keep)+len(q.ev)), keep...), q.ev...)
+	q.ev = append(append(make([]spec.Event, 0, len(keep)+len(q.ev)), keep...), q.ev...)
 }
 
 func (q *queue) sent(exposures, events int) {

@@ -63,6 +63,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
+	exps, err := newExperiments(o, db, set)
+	if err != nil {
+		return err
+	}
+
 	// Parts that accept input. Each binds in its constructor so that a port in use
 	// fails the start instead of a later goroutine.
 	var runners []runner
@@ -101,6 +106,14 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		srv.MountRules(rulesAPI{alerts.manager})
+		hub, uiRunners, err := mountUI(o, srv, db, alerts, set)
+		if err != nil {
+			return err
+		}
+		sink.onFlush = hub.Notify // set before the aggregator runs, so no flush races it
+		closers = append(closers, hub.Close)
+		runners = append(runners, uiRunners...)
+		srv.MountExperiments(exps)
 		ln, err := net.Listen("tcp", o.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("listen http on %q: %w", o.HTTPAddr, err)
@@ -118,6 +131,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	go func() { aggDone <- agg.Run(aggCtx) }()
 
 	runners = append(runners, alerts.runners(o)...)
+	runners = append(runners, runner{"experiments", exps.Run})
 	runErr := runAll(ctx, log, runners)
 	aggStop()
 	if ferr := <-aggDone; ferr != nil && !errors.Is(ferr, context.Canceled) {

@@ -36,7 +36,8 @@ type Options struct {
 	OutOfOrderWindow time.Duration
 	NoFsync          bool
 
-	RuleGlobs []string
+	RuleGlobs       []string
+	ExperimentGlobs []string
 	// ConfigFile is the YAML config file, read again here for the sections that are not
 	// flags (the `notify:` receivers).
 	ConfigFile string

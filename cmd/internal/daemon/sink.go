@@ -20,6 +20,8 @@ type storageSink struct {
 	log      *slog.Logger
 	rejected *metrics.Counter
 	failed   *metrics.Counter
+	// onFlush, when set, is called after each stored flush (the stream hub's Notify).
+	onFlush func()
 
 	mu      sync.Mutex
 	buf     []tsdb.Sample
@@ -63,13 +65,21 @@ func (s *storageSink) Write(_ context.Context, b *ingest.Batch) error {
 	var rej *tsdb.RejectedError
 	switch {
 	case err == nil:
+		s.flushed()
 		return nil
 	case errors.As(err, &rej):
 		s.rejected.Add(rej.Total())
 		s.log.Warn("samples rejected by storage", "err", err)
+		s.flushed()
 		return nil
 	default:
 		s.failed.Inc()
 		return fmt.Errorf("store flush of %d samples at %d: %w", len(b.Samples), b.Time, err)
+	}
+}
+
+func (s *storageSink) flushed() {
+	if s.onFlush != nil {
+		s.onFlush()
 	}
 }

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -64,6 +65,9 @@ func BenchmarkEncodeDataset(b *testing.B) {
 	var enc Encoder
 	var buf []byte
 	var bytesByKind, samplesByKind [4]int
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		bytesByKind, samplesByKind = [4]int{}, [4]int{}
 		d.forChunks(func(i int, base int64, ts []int64, vs []float64) {
@@ -80,6 +84,7 @@ func BenchmarkEncodeDataset(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(n), "bytes/sample")
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(n)*float64(b.N)/(threadCPU()-cpu0).Seconds(), "samples/cpu-s")
 }
 
 func BenchmarkDecodeDataset(b *testing.B) {
@@ -98,6 +103,9 @@ func BenchmarkDecodeDataset(b *testing.B) {
 	var dec Decoder
 	var ts []int64
 	var vs []float64
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		for _, ch := range chunks {
 			var err error
@@ -108,6 +116,7 @@ func BenchmarkDecodeDataset(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(n)*float64(b.N)/(threadCPU()-cpu0).Seconds(), "samples/cpu-s")
 }
 
 func BenchmarkStreamAppend(b *testing.B) {

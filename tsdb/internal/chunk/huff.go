@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"sort"
 )
@@ -14,7 +15,7 @@ import (
 
 const (
 	numClasses  = 65
-	maxCodeLen  = 11 // bounds the decode table to 2048 entries
+	maxCodeLen  = 10 // bounds the decode table to 1024 entries
 	classBits   = 7  // bits to write a class number
 	codeLenBits = 4  // bits to write a code length (0 = class absent)
 )
@@ -167,18 +168,34 @@ func writeResiduals(w *bitWriter, us []uint64, hist *[numClasses]int) {
 	}
 }
 
-// tableEntry is one decode-table slot: the class and its code length.
-type tableEntry struct {
-	class uint8
-	len   uint8
+// tableEntry is one decode-table slot, packed so that decoding needs no
+// branch on the class: bits 0-3 the code length, bits 4-9 the number of
+// extra bits, bit 10 set when the value is non-zero (its leading one).
+type tableEntry uint16
+
+func makeEntry(class, codeLen int) tableEntry {
+	e := tableEntry(codeLen) | tableEntry(extraBits(class))<<4
+	if class > 0 {
+		e |= 1 << 10
+	}
+	return e
+}
+
+// huffTable is a decode table and the code lengths it was built from;
+// consecutive chunks often share their code, and then the table is reused.
+type huffTable struct {
+	entries  []tableEntry
+	lens     [numClasses]uint8
+	maxClass int
+	L        uint
 }
 
 // readResiduals decodes len(out) residuals written by writeResiduals.
-func readResiduals(r *bitReader, out []uint64, table []tableEntry) ([]tableEntry, bool) {
+func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 	if r.readBits(1) == 1 {
 		k := int(r.readBits(classBits))
 		if k >= numClasses {
-			return table, false
+			return false
 		}
 		eb := extraBits(k)
 		lead := uint64(0)
@@ -188,11 +205,11 @@ func readResiduals(r *bitReader, out []uint64, table []tableEntry) ([]tableEntry
 		for i := range out {
 			out[i] = lead | r.readBits(eb)
 		}
-		return table, !r.overrun
+		return !r.overrun
 	}
 	maxClass := int(r.readBits(classBits))
 	if maxClass >= numClasses {
-		return table, false
+		return false
 	}
 	var lens [numClasses]uint8
 	maxLen := uint8(0)
@@ -200,7 +217,7 @@ func readResiduals(r *bitReader, out []uint64, table []tableEntry) ([]tableEntry
 	for k := 0; k <= maxClass; k++ {
 		l := uint8(r.readBits(codeLenBits))
 		if l > maxCodeLen {
-			return table, false
+			return false
 		}
 		lens[k] = l
 		if l > 0 {
@@ -210,16 +227,22 @@ func readResiduals(r *bitReader, out []uint64, table []tableEntry) ([]tableEntry
 	}
 	// A valid code is complete: the Kraft sum is exactly one.
 	if r.overrun || maxLen == 0 || kraft != 1<<maxCodeLen {
-		return table, false
+		return false
 	}
+	if len(t.entries) == 0 || t.maxClass != maxClass || t.lens != lens {
+		t.build(&lens, maxClass, uint(maxLen))
+	}
+	return decodeClasses(r, out, t.entries, t.L)
+}
+
+func (t *huffTable) build(lens *[numClasses]uint8, maxClass int, L uint) {
 	var codes [numClasses]uint16
-	canonicalCodes(&lens, &codes)
-	L := uint(maxLen)
+	canonicalCodes(lens, &codes)
 	size := 1 << L
-	if cap(table) < size {
-		table = make([]tableEntry, size)
+	if cap(t.entries) < size {
+		t.entries = make([]tableEntry, size)
 	}
-	table = table[:size]
+	t.entries = t.entries[:size]
 	for k := 0; k <= maxClass; k++ {
 		l := uint(lens[k])
 		if l == 0 {
@@ -227,36 +250,60 @@ func readResiduals(r *bitReader, out []uint64, table []tableEntry) ([]tableEntry
 		}
 		lo := int(codes[k]) << (L - l)
 		hi := lo + 1<<(L-l)
-		e := tableEntry{class: uint8(k), len: uint8(l)}
+		e := makeEntry(k, int(l))
 		for i := lo; i < hi; i++ {
-			table[i] = e
+			t.entries[i] = e
 		}
 	}
+	t.lens, t.maxClass, t.L = *lens, maxClass, L
+}
+
+// decodeClasses is the hot loop of reading: it keeps the bit reader's
+// state in locals, refills eight bytes at a time, and decodes a value with
+// one table lookup and no data-dependent branch.
+func decodeClasses(r *bitReader, out []uint64, table []tableEntry, L uint) bool {
+	acc, nacc, pos := r.acc, r.nacc, r.pos
+	src := r.src
+	shift := 64 - L
 	for i := range out {
-		if r.nacc < 64-8 {
-			r.refill()
-		}
-		e := table[r.acc>>(64-L)]
-		if uint(e.len) > r.nacc {
-			return table, false
-		}
-		r.acc <<= e.len
-		r.nacc -= uint(e.len)
-		k := e.class
-		if k <= 1 {
-			out[i] = uint64(k)
-			continue
-		}
-		eb := uint(k - 1)
-		if r.nacc < eb {
-			r.refill()
-			if r.nacc < eb {
-				return table, false
+		if nacc < 56 {
+			if pos+8 <= len(src) {
+				v := binary.BigEndian.Uint64(src[pos:])
+				take := (64 - nacc) >> 3
+				acc |= (v >> (64 - take*8)) << (64 - nacc - take*8)
+				nacc += take * 8
+				pos += int(take)
+			} else {
+				for nacc <= 56 && pos < len(src) {
+					acc |= uint64(src[pos]) << (56 - nacc)
+					nacc += 8
+					pos++
+				}
 			}
 		}
-		out[i] = 1<<eb | r.acc>>(64-eb)
-		r.acc <<= eb
-		r.nacc -= eb
+		e := table[acc>>shift]
+		l, eb := uint(e&15), uint(e>>4&63)
+		if l+eb > nacc {
+			// Rare: a huge residual, or the end of the input.
+			if l > nacc {
+				return false
+			}
+			acc <<= l
+			nacc -= l
+			r.acc, r.nacc, r.pos = acc, nacc, pos
+			out[i] = uint64(e>>10&1)<<eb | r.readBits(eb)
+			if r.overrun {
+				return false
+			}
+			acc, nacc, pos = r.acc, r.nacc, r.pos
+			continue
+		}
+		acc <<= l
+		// A shift by 64 (eb == 0) yields 0 in Go, so no branch is needed.
+		out[i] = uint64(e>>10&1)<<eb | acc>>(64-eb)
+		acc <<= eb
+		nacc -= l + eb
 	}
-	return table, true
+	r.acc, r.nacc, r.pos = acc, nacc, pos
+	return true
 }

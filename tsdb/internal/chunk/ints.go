@@ -141,17 +141,17 @@ func varintLen(x int64) int {
 }
 
 // decodeInts decodes len(out) values from src, returning the bytes used.
-func decodeInts(src []byte, out []int64, us []uint64, table []tableEntry) (int, []uint64, []tableEntry, error) {
+func decodeInts(src []byte, out []int64, us []uint64, table *huffTable) (int, []uint64, error) {
 	n := len(out)
 	if len(src) < 2 {
-		return 0, us, table, fmt.Errorf("%w: int stream header", ErrCorrupt)
+		return 0, us, fmt.Errorf("%w: int stream header", ErrCorrupt)
 	}
 	mode := src[0]
 	xf, signed := int(mode&7), mode&(1<<3) != 0
 	p := 1
 	h0, w := binary.Varint(src[p:])
 	if w <= 0 {
-		return 0, us, table, fmt.Errorf("%w: int stream header", ErrCorrupt)
+		return 0, us, fmt.Errorf("%w: int stream header", ErrCorrupt)
 	}
 	p += w
 	var h1 int64
@@ -162,12 +162,12 @@ func decodeInts(src []byte, out []int64, us []uint64, table []tableEntry) (int, 
 		skip = 1
 	case xfDoD:
 		if h1, w = binary.Varint(src[p:]); w <= 0 {
-			return 0, us, table, fmt.Errorf("%w: int stream header", ErrCorrupt)
+			return 0, us, fmt.Errorf("%w: int stream header", ErrCorrupt)
 		}
 		p += w
 		skip = min(2, n)
 	default:
-		return 0, us, table, fmt.Errorf("%w: int transform %d", ErrCorrupt, xf)
+		return 0, us, fmt.Errorf("%w: int transform %d", ErrCorrupt, xf)
 	}
 	m := n - skip
 	if cap(us) < m {
@@ -175,9 +175,8 @@ func decodeInts(src []byte, out []int64, us []uint64, table []tableEntry) (int, 
 	}
 	us = us[:m]
 	r := newBitReader(src[p:])
-	var ok bool
-	if table, ok = readResiduals(&r, us, table); !ok {
-		return 0, us, table, fmt.Errorf("%w: int stream residuals", ErrCorrupt)
+	if !readResiduals(&r, us, table) {
+		return 0, us, fmt.Errorf("%w: int stream residuals", ErrCorrupt)
 	}
 	used := p + (r.pos*8-int(r.nacc)+7)/8
 	switch xf {
@@ -216,5 +215,5 @@ func decodeInts(src []byte, out []int64, us []uint64, table []tableEntry) (int, 
 			out[i+2] = x
 		}
 	}
-	return used, us, table, nil
+	return used, us, nil
 }

@@ -159,7 +159,7 @@ func encodeTimestamps(dst []byte, ts []int64, sc *intScratch) []byte {
 func (d *decoder) decodeTimestamps(src []byte, t0 int64, out []int64) (int, error) {
 	var used int
 	var err error
-	if used, d.us, d.table, err = decodeInts(src, out, d.us, d.table); err != nil {
+	if used, d.us, err = decodeInts(src, out, d.us, &d.table); err != nil {
 		return 0, err
 	}
 	if out[0] != 0 {
@@ -204,7 +204,7 @@ func encodeValues(dst []byte, vs []float64, sc *intScratch) ([]byte, byte) {
 type decoder struct {
 	ms    []int64
 	us    []uint64
-	table []tableEntry
+	table huffTable
 }
 
 func (d *decoder) decodeValues(src []byte, mode byte, out []float64) error {
@@ -235,7 +235,7 @@ func (d *decoder) decodeValues(src []byte, mode byte, out []float64) error {
 		}
 		ms := d.ms[:len(out)]
 		var err error
-		if _, d.us, d.table, err = decodeInts(src[w:], ms, d.us, d.table); err != nil {
+		if _, d.us, err = decodeInts(src[w:], ms, d.us, &d.table); err != nil {
 			return err
 		}
 		if e < 0 {

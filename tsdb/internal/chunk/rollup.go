@@ -208,7 +208,7 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 	var err error
 	var used int
 	read := func(what string) error {
-		used, dd.us, dd.table, err = decodeInts(src[p:], xs, dd.us, dd.table)
+		used, dd.us, err = decodeInts(src[p:], xs, dd.us, &dd.table)
 		if err != nil {
 			return fmt.Errorf("rollup %s: %w", what, err)
 		}
@@ -268,7 +268,7 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 			if cols&(1<<c) == 0 {
 				continue
 			}
-			if _, dd.us, dd.table, err = decodeInts(body, xs, dd.us, dd.table); err != nil {
+			if _, dd.us, err = decodeInts(body, xs, dd.us, &dd.table); err != nil {
 				return ps[:off], fmt.Errorf("rollup column %d: %w", c, err)
 			}
 			switch c {

@@ -1,4 +1,4 @@
-package experiment
+package spec
 
 import (
 	"errors"
@@ -7,16 +7,9 @@ import (
 	"time"
 )
 
-// Sentinel errors, so that callers (the HTTP API) can map failures to status codes
-// with errors.Is.
-var (
-	// ErrInvalid marks a definition, patch, event or request that fails validation.
-	ErrInvalid = errors.New("experiment: invalid")
-	// ErrNotFound marks a request naming an experiment that does not exist.
-	ErrNotFound = errors.New("experiment: not found")
-	// ErrExists marks the creation of an experiment whose name is taken.
-	ErrExists = errors.New("experiment: already exists")
-)
+// ErrInvalid marks a definition, patch, event or request that fails validation; the
+// experiment package and the HTTP API map it to 400 with errors.Is.
+var ErrInvalid = errors.New("experiment: invalid")
 
 // Status says whether an experiment still randomises users.
 type Status string
@@ -144,8 +137,9 @@ func (d *Definition) MetricKind(name string) (Kind, bool) {
 	return "", false
 }
 
-// normalize fills defaults in place: salt, mode, status, metric kinds and bounds.
-func (d *Definition) normalize() {
+// Normalize fills defaults in place: salt, mode, status, metric kinds, UTC times and
+// bounds.
+func (d *Definition) Normalize() {
 	if d.Salt == "" {
 		d.Salt = d.Name
 	}
@@ -240,7 +234,7 @@ func (d *Definition) Validate() error {
 	}
 	mseen := map[string]bool{}
 	for i, m := range d.Metrics {
-		if err := checkMetricName(m.Name); err != nil {
+		if err := CheckMetricName(m.Name); err != nil {
 			bad("metric %d: %v", i, err)
 		}
 		if mseen[m.Name] {
@@ -283,8 +277,8 @@ func checkName(s string) error {
 	return nil
 }
 
-// checkMetricName accepts what checkName accepts plus ':' (statsd-style names).
-func checkMetricName(s string) error {
+// CheckMetricName accepts what checkName accepts plus ':' (statsd-style names).
+func CheckMetricName(s string) error {
 	if s == "" || len(s) > maxNameLen {
 		return fmt.Errorf("metric name %q must be 1 to %d bytes", s, maxNameLen)
 	}
@@ -300,11 +294,11 @@ func checkMetricName(s string) error {
 	return nil
 }
 
-// checkUID accepts any non-empty user id up to 256 bytes without NUL (NUL separates key
+// CheckUID accepts any non-empty user id up to 256 bytes without NUL (NUL separates key
 // parts in the store).
-func checkUID(uid string) error {
+func CheckUID(uid string) error {
 	if uid == "" || len(uid) > maxUIDLen || hasNUL(uid) {
-		return fmt.Errorf("%w: uid %q must be 1 to %d bytes without NUL", ErrInvalid, truncateForError(uid), maxUIDLen)
+		return fmt.Errorf("%w: uid %q must be 1 to %d bytes without NUL", ErrInvalid, TruncateForError(uid), maxUIDLen)
 	}
 	return nil
 }
@@ -318,15 +312,16 @@ func hasNUL(s string) bool {
 	return false
 }
 
-func truncateForError(s string) string {
+// TruncateForError shortens a user-supplied string for an error message.
+func TruncateForError(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "..."
 	}
 	return s
 }
 
-// clone returns a deep copy, so that definitions handed out never alias internal state.
-func (d Definition) clone() Definition {
+// Clone returns a deep copy, so that definitions handed out never alias internal state.
+func (d Definition) Clone() Definition {
 	d.Branches = append([]Branch(nil), d.Branches...)
 	d.Metrics = append([]Metric(nil), d.Metrics...)
 	d.Bounds = append([]uint32(nil), d.Bounds...)

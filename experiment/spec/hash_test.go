@@ -1,4 +1,4 @@
-package experiment
+package spec
 
 import (
 	"fmt"
@@ -208,6 +208,14 @@ func TestAssignOrder(t *testing.T) {
 	}
 	if !seen["control"] || !seen["treatment"] {
 		t.Errorf("QA users got only %v, want both branches", seen)
+	}
+}
+
+func fiftyFifty(name string) Definition {
+	return Definition{
+		Name:     name,
+		Branches: []Branch{{Name: "control", Weight: 50}, {Name: "treatment", Weight: 50}},
+		Rollout:  100,
 	}
 }
 

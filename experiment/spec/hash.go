@@ -1,4 +1,4 @@
-package experiment
+package spec
 
 import (
 	"crypto/sha256"
@@ -109,8 +109,8 @@ type Assigner struct {
 // NewAssigner prepares a definition for assignment. The definition should be valid;
 // defaults (salt, mode, status) are filled in the copy the Assigner keeps.
 func NewAssigner(d Definition) *Assigner {
-	d = d.clone()
-	d.normalize()
+	d = d.Clone()
+	d.Normalize()
 	a := &Assigner{
 		def:           d,
 		rolloutPrefix: []byte(d.Salt + ".rollout."),
@@ -129,7 +129,7 @@ func NewAssigner(d Definition) *Assigner {
 }
 
 // Definition returns a copy of the normalized definition.
-func (a *Assigner) Definition() Definition { return a.def.clone() }
+func (a *Assigner) Definition() Definition { return a.def.Clone() }
 
 // BranchName returns the name of branch i, or "" when i is out of range.
 func (a *Assigner) BranchName(i int) string {
@@ -145,6 +145,18 @@ func (a *Assigner) BranchIndex(name string) int { return a.def.BranchIndex(name)
 // NeedsClock reports whether Assign depends on the time, that is whether the definition
 // has a start or an end; callers on a hot path may pass a zero time otherwise.
 func (a *Assigner) NeedsClock() bool { return a.start != 0 || a.end != 0 }
+
+// Closed reports whether the experiment is closed on a winner.
+func (a *Assigner) Closed() bool { return a.def.Status == StatusClosed }
+
+// Window returns the active window in Unix milliseconds; 0 means unbounded.
+func (a *Assigner) Window() (start, end int64) { return a.start, a.end }
+
+// Tracks reports whether events of the metric count toward the experiment.
+func (a *Assigner) Tracks(metric string) bool {
+	_, ok := a.def.MetricKind(metric)
+	return ok
+}
 
 // Salt is the definition's salt.
 func (a *Assigner) Salt() string { return a.def.Salt }

@@ -1,0 +1,76 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/wardmetrics/ward/tsdb"
+)
+
+// BenchmarkGuardVerdict is /guard's work over 50 watched metrics (25 counts normalised
+// per request, 25 per-host samples) and 200 hosts with 10 minutes of canary data at a
+// 10 s step, on a real tsdb and PromQL engine. It reports the 99th percentile in ms.
+func BenchmarkGuardVerdict(b *testing.B) {
+	const hosts, counts, gauges = 200, 25, 25
+	e := newEnv(&testing.T{}, simStart.Add(10*time.Minute))
+	b.Cleanup(func() { _ = e.db.Close() })
+	rng := rand.New(rand.NewPCG(1, 2))
+	totals := map[string]float64{}
+	var spec strings.Builder
+	spec.WriteString("guard:\n  interval: 1m\n  step: 10s\n  hosts: count(count by (host) (requests_total{$selector}))\n  metrics:\n")
+	for i := 0; i < counts; i++ {
+		fmt.Fprintf(&spec, "    - name: c%d\n      expr: sum(increase(c%d_total{$selector}[$window])) or vector(0)\n      normalize: request\n      exposure: sum(increase(requests_total{$selector}[$window]))\n      min_data: 20\n", i, i)
+	}
+	for i := 0; i < gauges; i++ {
+		fmt.Fprintf(&spec, "    - name: g%d\n      kind: samples\n      expr: g%d{$selector}\n      tolerance: 0.1\n", i, i)
+	}
+	for ts := simStart.Add(-time.Minute); !ts.After(simStart.Add(10 * time.Minute)); ts = ts.Add(10 * time.Second) {
+		var batch []tsdb.Sample
+		for h := 0; h < hosts; h++ {
+			rel := "r1"
+			if h < hosts/20 {
+				rel = "r2"
+			}
+			add := func(name string, v float64, counter bool) {
+				ls := labels.FromStrings("__name__", name, "host", hostName(h), "release", rel)
+				if counter {
+					totals[ls.String()] += v
+					v = totals[ls.String()]
+				}
+				batch = append(batch, tsdb.Sample{Labels: ls, T: ts.UnixMilli(), V: v})
+			}
+			add("requests_total", float64(90+rng.IntN(20)), true)
+			for i := 0; i < counts; i++ {
+				add(fmt.Sprintf("c%d_total", i), float64(rng.IntN(3)), true)
+			}
+			for i := 0; i < gauges; i++ {
+				add(fmt.Sprintf("g%d", i), 100+rng.NormFloat64(), false)
+			}
+		}
+		if err := e.db.Append(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ev := &Evaluator{Query: e.query, RangeQuery: e.rangeQuery, Spec: mustSpec(b, spec.String())}
+	d := Deploy{Release: "r2", Canary: `release="r2"`, Baseline: `release="r1"`, Start: simStart, Phase: PhaseCanary}
+	ctx := context.Background()
+	var lat []time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		v, err := ev.Evaluate(ctx, d, simStart.Add(10*time.Minute))
+		lat = append(lat, time.Since(start))
+		if err != nil || len(v.Metrics) != counts+gauges {
+			b.Fatalf("verdict %v, %d metrics, err %v", v.Decision, len(v.Metrics), err)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+}

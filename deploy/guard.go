@@ -1,0 +1,215 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Options configure a Guard.
+type Options struct {
+	// Store keeps the deploys; required.
+	Store *Store
+	// Query and RangeQuery read metrics; required.
+	Query      QueryFunc
+	RangeQuery RangeQueryFunc
+	// Spec holds the watched metrics and the rollback action; nil judges nothing.
+	Spec *Spec
+	// Metrics receives the guard's own metrics; nil creates a private set.
+	Metrics *metrics.Set
+	// Logger receives rollbacks and errors; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Client sends rollback webhooks; nil means a client with the action's timeout.
+	Client *http.Client
+}
+
+// Guard is the immune system: it answers verdicts on demand and, in Run, judges every
+// deploy in its canary phase each interval and rolls back those that fail.
+type Guard struct {
+	store  *Store
+	eval   *Evaluator
+	spec   *Spec
+	log    *slog.Logger
+	now    func() time.Time
+	client *http.Client
+
+	evaluations  *metrics.Counter
+	evalErrors   *metrics.Counter
+	rollbacks    *metrics.Counter
+	actionErrors *metrics.Counter
+	verdictTime  *metrics.Histogram
+}
+
+// New builds a guard; it starts nothing until Run.
+func New(o Options) (*Guard, error) {
+	if o.Store == nil || o.Query == nil || o.RangeQuery == nil {
+		return nil, errors.New("deploy: guard needs a store, a query and a range query function")
+	}
+	spec := o.Spec
+	if spec == nil {
+		spec = &Spec{}
+	}
+	spec.ensureDefaults()
+	if err := spec.validate(); err != nil {
+		return nil, fmt.Errorf("guard spec: %w", err)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewSet()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: spec.Rollback.Timeout}
+	}
+	return &Guard{
+		store:        o.Store,
+		eval:         &Evaluator{Query: o.Query, RangeQuery: o.RangeQuery, Spec: spec},
+		spec:         spec,
+		log:          o.Logger,
+		now:          o.Now,
+		client:       o.Client,
+		evaluations:  o.Metrics.GetOrCreateCounter("ward_guard_evaluations_total"),
+		evalErrors:   o.Metrics.GetOrCreateCounter("ward_guard_evaluation_errors_total"),
+		rollbacks:    o.Metrics.GetOrCreateCounter("ward_guard_rollbacks_total"),
+		actionErrors: o.Metrics.GetOrCreateCounter("ward_guard_rollback_action_errors_total"),
+		verdictTime:  o.Metrics.GetOrCreateHistogram("ward_guard_verdict_duration_seconds"),
+	}, nil
+}
+
+// Store returns the deploy store the guard watches.
+func (g *Guard) Store() *Store { return g.store }
+
+// Spec returns the guard's settings and metrics.
+func (g *Guard) Spec() *Spec { return g.spec }
+
+// Verdict judges a release now.
+func (g *Guard) Verdict(ctx context.Context, release string) (Verdict, error) {
+	d, err := g.store.Get(release)
+	if err != nil {
+		return Verdict{}, err
+	}
+	start := time.Now()
+	v, err := g.eval.Evaluate(ctx, d, g.now())
+	g.verdictTime.UpdateDuration(start)
+	g.evaluations.Inc()
+	if err != nil {
+		g.evalErrors.Inc()
+	}
+	return v, err
+}
+
+// Run judges the canaries every Spec.Interval until ctx is cancelled.
+func (g *Guard) Run(ctx context.Context) error {
+	t := time.NewTicker(g.spec.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := g.Check(ctx); err != nil && ctx.Err() == nil {
+				g.log.Error("guard round failed", "err", err)
+			}
+		}
+	}
+}
+
+// Check judges every deploy in its canary phase once, rolling back those whose verdict
+// is rollback: the deploy is marked rolled_back first (so that no later round or
+// operator promotes it) and the rollback action runs at once.
+func (g *Guard) Check(ctx context.Context) error {
+	if len(g.spec.Metrics) == 0 {
+		return nil
+	}
+	ds, err := g.store.List()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range ds {
+		if d.Phase != PhaseCanary {
+			continue
+		}
+		v, err := g.Verdict(ctx, d.Release)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if v.Decision != Rollback {
+			continue
+		}
+		if _, err := g.store.SetPhase(d.Release, PhaseRolledBack, "guard: "+v.Reason); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		g.rollbacks.Inc()
+		g.log.Warn("release rolled back by the guard", "release", d.Release, "reason", v.Reason, "score", v.Score)
+		if err := g.runAction(ctx, v); err != nil {
+			g.actionErrors.Inc()
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runAction calls the rollback webhook and runs the rollback command.
+func (g *Guard) runAction(ctx context.Context, v Verdict) error {
+	a := g.spec.Rollback
+	var errs []error
+	if a.Webhook != "" {
+		if err := g.webhook(ctx, a.Webhook, v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.Command != "" {
+		cctx, cancel := context.WithTimeout(ctx, a.Timeout)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, "/bin/sh", "-c", a.Command)
+		cmd.Env = append(os.Environ(), "WARD_RELEASE="+v.Release, "WARD_REASON="+v.Reason, "WARD_DECISION="+string(v.Decision))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rollback command %q for release %q: %w: %s", a.Command, v.Release, err, bytes.TrimSpace(out)))
+		} else {
+			g.log.Info("rollback command ran", "release", v.Release, "output", string(bytes.TrimSpace(out)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *Guard) webhook(ctx context.Context, url string, v Verdict) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode verdict of %q: %w", v.Release, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("rollback webhook %q: %w", url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("rollback webhook %q for release %q: %w", url, v.Release, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("rollback webhook %q for release %q: status %s", url, v.Release, resp.Status)
+	}
+	return nil
+}
