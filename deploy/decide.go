@@ -118,7 +118,10 @@ func Decide(results []MetricResult, srm *SRMCheck, confidence, passScore, margin
 	case score >= passScore:
 		return Promote, score, fmt.Sprintf("score %.0f >= %.0f", score, passScore)
 	}
-	return Wait, score, fmt.Sprintf("score %.0f between marginal %.0f and pass %.0f (failed: %s)", score, marginalScore, passScore, orNone(strings.Join(failed, ", ")))
+	if len(failed) == 0 {
+		return Wait, score, fmt.Sprintf("score %.0f below pass %.0f: metrics without enough data", score, passScore)
+	}
+	return Wait, score, fmt.Sprintf("score %.0f between marginal %.0f and pass %.0f (failed: %s)", score, marginalScore, passScore, strings.Join(failed, ", "))
 }
 
 func direction(bad Direction) string {

@@ -76,7 +76,7 @@ func (d *Deploy) validate() error {
 			return fmt.Errorf("%w: release %q: %s selector is empty", ErrInvalid, d.Release, s.name)
 		}
 		if _, err := parser.NewParser(parser.Options{}).ParseMetricSelector("{" + s.sel + "}"); err != nil {
-			return fmt.Errorf("%w: release %q: %s selector %q: %v", ErrInvalid, d.Release, s.name, s.sel, err)
+			return fmt.Errorf("%w: release %q: %s selector %q: %w", ErrInvalid, d.Release, s.name, s.sel, err)
 		}
 	}
 	return nil
@@ -169,6 +169,17 @@ func (s *Store) List() ([]Deploy, error) {
 // SetPhase moves a deploy to phase p with a reason. Final phases (done, rolled_back)
 // do not change any more (ErrConflict); setting the current phase again is a no-op.
 func (s *Store) SetPhase(release string, p Phase, reason string) (Deploy, error) {
+	return s.setPhase(release, "", p, reason)
+}
+
+// SetPhaseFrom is SetPhase only if the deploy is still in phase from (ErrConflict
+// otherwise), so that the guard does not roll back a release an operator promoted
+// while its verdict was being computed.
+func (s *Store) SetPhaseFrom(release string, from, p Phase, reason string) (Deploy, error) {
+	return s.setPhase(release, from, p, reason)
+}
+
+func (s *Store) setPhase(release string, from, p Phase, reason string) (Deploy, error) {
 	switch p {
 	case PhaseCanary, PhaseFull, PhaseDone, PhaseRolledBack:
 	default:
@@ -182,6 +193,9 @@ func (s *Store) SetPhase(release string, p Phase, reason string) (Deploy, error)
 	}
 	if !ok {
 		return Deploy{}, fmt.Errorf("%w: %q", ErrNotFound, release)
+	}
+	if from != "" && d.Phase != from {
+		return d, fmt.Errorf("%w: release %q is %s, not %s", ErrConflict, release, d.Phase, from)
 	}
 	if d.Phase == p {
 		return d, nil

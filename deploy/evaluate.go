@@ -15,7 +15,9 @@ import (
 // QueryFunc evaluates an instant PromQL query at t.
 type QueryFunc func(ctx context.Context, expr string, t time.Time) (promql.Vector, error)
 
-// RangeQueryFunc evaluates a range PromQL query over [start, end] at step.
+// RangeQueryFunc evaluates a range PromQL query over [start, end] at step. The matrix
+// must stay valid after the call: promql returns its point slices to a pool when the
+// query is closed, so an adapter over promql.Engine copies them out first.
 type RangeQueryFunc func(ctx context.Context, expr string, start, end time.Time, step time.Duration) (promql.Matrix, error)
 
 // week is the offset of week-over-week comparisons.
@@ -65,7 +67,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 	window := now.Sub(d.Start)
 	v.Window = promDuration(window)
 	if window < time.Second {
-		v.Decision, v.Reason, v.RetryAfter = Wait, "deploy has not started yet", retrySeconds(s.Interval)
+		v.Decision, v.Reason, v.RetryAfter = Wait, "the deploy started less than a second ago", retrySeconds(s.Interval)
 		return v, nil
 	}
 	mm := &memo{sums: map[string]*memoEntry{}}
@@ -84,14 +86,26 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 	}
 	wg.Wait()
 	for i, err := range errs {
-		if err != nil {
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
 			return Verdict{}, fmt.Errorf("judge metric %q of release %q: %w", s.Metrics[i].Name, d.Release, err)
 		}
+		// One expression failing (a label collision, a bad query for this release's
+		// labels) makes its metric inconclusive, visibly, instead of hiding every
+		// other metric behind an error.
+		results[i] = inconclusive(newResult(s.Metrics[i]), "query failed: "+err.Error())
 	}
 	if s.Traffic != "" {
 		srm, err := e.srm(ctx, mm, d, now, window, hostShare)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
 			return Verdict{}, err
+		case err != nil:
+			// A share that cannot be checked cannot be trusted: no promotion.
+			srm = &SRMCheck{CanaryTraffic: nan, BaselineTraffic: nan, ExpectedShare: nan, ObservedShare: nan, PValue: nan,
+				Mismatch: true, Reason: "traffic query failed: " + err.Error()}
 		}
 		v.SRM = srm
 	}

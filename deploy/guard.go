@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -31,7 +32,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Client sends rollback webhooks; nil means a client with the action's timeout.
+	// Client sends rollback webhooks; nil means a plain client (the action's timeout
+	// bounds each call).
 	Client *http.Client
 }
 
@@ -39,8 +41,9 @@ type Options struct {
 // deploy in its canary phase each interval and rolls back those that fail.
 type Guard struct {
 	store  *Store
-	eval   *Evaluator
-	spec   *Spec
+	query  QueryFunc
+	rangeQ RangeQueryFunc
+	cur    atomic.Pointer[Evaluator] // swapped whole by Reload
 	log    *slog.Logger
 	now    func() time.Time
 	client *http.Client
@@ -57,14 +60,6 @@ func New(o Options) (*Guard, error) {
 	if o.Store == nil || o.Query == nil || o.RangeQuery == nil {
 		return nil, errors.New("deploy: guard needs a store, a query and a range query function")
 	}
-	spec := o.Spec
-	if spec == nil {
-		spec = &Spec{}
-	}
-	spec.ensureDefaults()
-	if err := spec.validate(); err != nil {
-		return nil, fmt.Errorf("guard spec: %w", err)
-	}
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewSet()
 	}
@@ -75,12 +70,13 @@ func New(o Options) (*Guard, error) {
 		o.Now = time.Now
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: spec.Rollback.Timeout}
+		// Each request is bounded by the action's timeout through its context.
+		o.Client = &http.Client{}
 	}
-	return &Guard{
+	g := &Guard{
 		store:        o.Store,
-		eval:         &Evaluator{Query: o.Query, RangeQuery: o.RangeQuery, Spec: spec},
-		spec:         spec,
+		query:        o.Query,
+		rangeQ:       o.RangeQuery,
 		log:          o.Logger,
 		now:          o.Now,
 		client:       o.Client,
@@ -89,14 +85,33 @@ func New(o Options) (*Guard, error) {
 		rollbacks:    o.Metrics.GetOrCreateCounter("ward_guard_rollbacks_total"),
 		actionErrors: o.Metrics.GetOrCreateCounter("ward_guard_rollback_action_errors_total"),
 		verdictTime:  o.Metrics.GetOrCreateHistogram("ward_guard_verdict_duration_seconds"),
-	}, nil
+	}
+	if err := g.Reload(o.Spec); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Reload replaces the watched metrics and settings (after a SIGHUP); a spec that does
+// not validate is refused and the old one keeps running. Verdicts in progress finish
+// with the spec they started with.
+func (g *Guard) Reload(spec *Spec) error {
+	if spec == nil {
+		spec = &Spec{}
+	}
+	spec.ensureDefaults()
+	if err := spec.validate(); err != nil {
+		return fmt.Errorf("guard spec: %w", err)
+	}
+	g.cur.Store(&Evaluator{Query: g.query, RangeQuery: g.rangeQ, Spec: spec})
+	return nil
 }
 
 // Store returns the deploy store the guard watches.
 func (g *Guard) Store() *Store { return g.store }
 
 // Spec returns the guard's settings and metrics.
-func (g *Guard) Spec() *Spec { return g.spec }
+func (g *Guard) Spec() *Spec { return g.cur.Load().Spec }
 
 // Verdict judges a release now.
 func (g *Guard) Verdict(ctx context.Context, release string) (Verdict, error) {
@@ -105,7 +120,7 @@ func (g *Guard) Verdict(ctx context.Context, release string) (Verdict, error) {
 		return Verdict{}, err
 	}
 	start := time.Now()
-	v, err := g.eval.Evaluate(ctx, d, g.now())
+	v, err := g.cur.Load().Evaluate(ctx, d, g.now())
 	g.verdictTime.UpdateDuration(start)
 	g.evaluations.Inc()
 	if err != nil {
@@ -116,13 +131,18 @@ func (g *Guard) Verdict(ctx context.Context, release string) (Verdict, error) {
 
 // Run judges the canaries every Spec.Interval until ctx is cancelled.
 func (g *Guard) Run(ctx context.Context) error {
-	t := time.NewTicker(g.spec.Interval)
+	every := g.Spec().Interval
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			if iv := g.Spec().Interval; iv != every {
+				every = iv
+				t.Reset(every)
+			}
 			if err := g.Check(ctx); err != nil && ctx.Err() == nil {
 				g.log.Error("guard round failed", "err", err)
 			}
@@ -134,7 +154,7 @@ func (g *Guard) Run(ctx context.Context) error {
 // is rollback: the deploy is marked rolled_back first (so that no later round or
 // operator promotes it) and the rollback action runs at once.
 func (g *Guard) Check(ctx context.Context) error {
-	if len(g.spec.Metrics) == 0 {
+	if len(g.Spec().Metrics) == 0 {
 		return nil
 	}
 	ds, err := g.store.List()
@@ -154,8 +174,11 @@ func (g *Guard) Check(ctx context.Context) error {
 		if v.Decision != Rollback {
 			continue
 		}
-		if _, err := g.store.SetPhase(d.Release, PhaseRolledBack, "guard: "+v.Reason); err != nil {
-			errs = append(errs, err)
+		if _, err := g.store.SetPhaseFrom(d.Release, PhaseCanary, PhaseRolledBack, "guard: "+v.Reason); err != nil {
+			if !errors.Is(err, ErrConflict) {
+				errs = append(errs, err)
+			}
+			// Moved on meanwhile (promoted or rolled back by someone else): not ours.
 			continue
 		}
 		g.rollbacks.Inc()
@@ -170,7 +193,9 @@ func (g *Guard) Check(ctx context.Context) error {
 
 // runAction calls the rollback webhook and runs the rollback command.
 func (g *Guard) runAction(ctx context.Context, v Verdict) error {
-	a := g.spec.Rollback
+	a := g.Spec().Rollback
+	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
+	defer cancel()
 	var errs []error
 	if a.Webhook != "" {
 		if err := g.webhook(ctx, a.Webhook, v); err != nil {
@@ -178,9 +203,7 @@ func (g *Guard) runAction(ctx context.Context, v Verdict) error {
 		}
 	}
 	if a.Command != "" {
-		cctx, cancel := context.WithTimeout(ctx, a.Timeout)
-		defer cancel()
-		cmd := exec.CommandContext(cctx, "/bin/sh", "-c", a.Command)
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", a.Command)
 		cmd.Env = append(os.Environ(), "WARD_RELEASE="+v.Release, "WARD_REASON="+v.Reason, "WARD_DECISION="+string(v.Decision))
 		out, err := cmd.CombinedOutput()
 		if err != nil {

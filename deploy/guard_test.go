@@ -126,3 +126,23 @@ func TestGuardRunStopsOnCancel(t *testing.T) {
 		t.Fatalf("verdict of unknown release: %v, want ErrNotFound", err)
 	}
 }
+
+func TestGuardReloadKeepsOldSpecOnError(t *testing.T) {
+	e := newEnv(t, simStart)
+	g, err := New(Options{Store: NewStore(e.db.KV("deploy"), nil), Query: e.query, RangeQuery: e.rangeQuery, Spec: mustSpec(t, testSpec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Reload(&Spec{Confidence: 3}); err == nil {
+		t.Fatal("Reload accepted confidence 3")
+	}
+	if n := len(g.Spec().Metrics); n != 3 {
+		t.Fatalf("after a refused reload %d metrics, want the old 3", n)
+	}
+	if err := g.Reload(mustSpec(t, "guard:\n  interval: 5s\n  metrics:\n    - name: a\n      expr: vector(1)\n")); err != nil {
+		t.Fatal(err)
+	}
+	if s := g.Spec(); len(s.Metrics) != 1 || s.Interval != 5*time.Second {
+		t.Fatalf("after reload %+v", s)
+	}
+}

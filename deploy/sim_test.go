@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -187,7 +188,11 @@ func (e *env) rangeQuery(ctx context.Context, qs string, start, end time.Time, s
 	if !ok {
 		return nil, fmt.Errorf("%q returned %s", qs, res.Value.Type())
 	}
-	return m, nil
+	out := make(promql.Matrix, len(m))
+	for i, s := range m {
+		out[i] = promql.Series{Metric: s.Metric, Floats: slices.Clone(s.Floats)}
+	}
+	return out, nil
 }
 
 // testSpec is the guard section the simulations are judged with.

@@ -44,6 +44,9 @@ func TestStoreLifecycleSurvivesRestart(t *testing.T) {
 	if _, err := s.SetPhase("r2", PhaseCanary, ""); !errors.Is(err, ErrConflict) {
 		t.Fatalf("leaving done: err %v, want ErrConflict", err)
 	}
+	if _, err := s.SetPhaseFrom("r2", PhaseCanary, PhaseRolledBack, "guard"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("guard rollback of a done release: err %v, want ErrConflict", err)
+	}
 	if _, err := s.SetPhase("nope", PhaseFull, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown release: err %v, want ErrNotFound", err)
 	}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,10 +13,20 @@ var simStart = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 // then judges the canary at the end.
 func simulate(t *testing.T, c *cluster, after time.Duration) Verdict {
 	t.Helper()
+	return simulateSpec(t, c, after, testSpec, false)
+}
+
+// simulateSpec is simulate with another guard section, and optionally the same span of
+// time a week earlier written first (the storage takes samples in time order).
+func simulateSpec(t *testing.T, c *cluster, after time.Duration, spec string, lastWeek bool) Verdict {
+	t.Helper()
 	e := newEnv(t, c.t0.Add(after))
 	w := &writer{db: e.db, c: c, total: map[string]float64{}}
+	if lastWeek {
+		w.run(t, c.t0.Add(-week-time.Hour), c.t0.Add(-week+after))
+	}
 	w.run(t, c.t0.Add(-time.Hour), c.t0.Add(after))
-	ev := &Evaluator{Query: e.query, RangeQuery: e.rangeQuery, Spec: mustSpec(t, testSpec)}
+	ev := &Evaluator{Query: e.query, RangeQuery: e.rangeQuery, Spec: mustSpec(t, spec)}
 	d := simDeploy
 	d.Start, d.Phase = c.t0, PhaseCanary
 	v, err := ev.Evaluate(context.Background(), d, c.t0.Add(after))
@@ -108,5 +119,43 @@ func TestVerdictRevenueDropFailsBeforeAfter(t *testing.T) {
 	}
 	if v.Decision == Promote {
 		t.Fatalf("decision = promote with revenue down 30%%")
+	}
+}
+
+func TestVerdictRevenueDropFailsWeekOverWeek(t *testing.T) {
+	spec := strings.Replace(testSpec, "compare: before_after", "compare: week_over_week", 1)
+	c := newCluster(6, simStart)
+	c.revenueDrop = 0.3
+	v := simulateSpec(t, c, 15*time.Minute, spec, true)
+	logVerdict(t, v)
+	if rev := metricOf(t, v, "revenue"); rev.Verdict != Fail || rev.Compare != WeekOverWeek || rev.BaselineN != 15 {
+		t.Fatalf("revenue %s (%s) compare %s with %d samples last week; want fail over 15", rev.Verdict, rev.Reason, rev.Compare, rev.BaselineN)
+	}
+	c = newCluster(7, simStart)
+	v = simulateSpec(t, c, 15*time.Minute, spec, true)
+	if rev := metricOf(t, v, "revenue"); rev.Verdict != Pass {
+		t.Fatalf("steady revenue week over week: %s (%s), want pass", rev.Verdict, rev.Reason)
+	}
+}
+
+// A metric whose query fails at evaluation is inconclusive with the error as its reason;
+// the other metrics are still judged.
+func TestVerdictFailingQueryIsInconclusive(t *testing.T) {
+	spec := testSpec + `    - name: broken
+      kind: samples
+      expr: label_replace(latency_ms{$selector}, "host", "same", "", "")
+`
+	c := newCluster(8, simStart)
+	v := simulateSpec(t, c, 10*time.Minute, spec, false)
+	logVerdict(t, v)
+	b := metricOf(t, v, "broken")
+	if b.Verdict != Inconclusive || !strings.Contains(b.Reason, "query failed") {
+		t.Fatalf("broken metric: %s (%s), want inconclusive with the query error", b.Verdict, b.Reason)
+	}
+	if e := metricOf(t, v, "errors"); e.Verdict != Pass {
+		t.Fatalf("errors metric beside a broken one: %s, want pass", e.Verdict)
+	}
+	if v.Decision != Wait {
+		t.Fatalf("decision %s, want wait while a metric cannot be read", v.Decision)
 	}
 }

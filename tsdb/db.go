@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -88,6 +89,14 @@ func Open(dir string, opts Options, ms *metrics.Set) (*DB, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tsdb: create %s: %w", dir, err)
+	}
+	// Sstables of an import interrupted by a crash were never ingested.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "import-*")); len(stale) > 0 {
+		for _, p := range stale {
+			if err := os.RemoveAll(p); err != nil {
+				return nil, fmt.Errorf("tsdb: remove interrupted import %s: %w", p, err)
+			}
+		}
 	}
 	popts := pebbleOptions(&opts)
 	pdb, err := pebble.Open(dir, popts)
@@ -332,5 +341,3 @@ func (db *DB) logErr(what string, err error) {
 	db.m.bgErrors.Inc()
 	db.opts.Logger.Error("tsdb background job failed", "job", what, "err", err)
 }
-
-func maxInt64() int64 { return math.MaxInt64 }

@@ -41,7 +41,7 @@ const (
 	DefaultMaintenanceEvery = time.Minute
 	DefaultMaxFuture        = 10 * time.Minute
 	DefaultCacheSize        = 64 << 20
-	DefaultMemTableSize     = 64 << 20
+	DefaultMemTableSize     = 128 << 20
 )
 
 // Options configure a DB. The zero value is usable; Open calls EnsureDefaults.
@@ -73,7 +73,9 @@ type Options struct {
 	// MaintenanceEvery is how often the background job computes rollups
 	// and enforces retention. Zero means one minute.
 	MaintenanceEvery time.Duration
-	// CacheSize and MemTableSize tune Pebble. Zero means 64 MiB each.
+	// CacheSize and MemTableSize tune Pebble. Zero means 64 MiB and 128
+	// MiB: a memtable large enough that most WAL records are deleted
+	// (when their bucket seals) before a flush would write them out.
 	CacheSize    int64
 	MemTableSize uint64
 	// Now is the clock for retention and MaxFuture. Nil means time.Now.

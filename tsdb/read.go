@@ -225,6 +225,7 @@ type sampleIter struct {
 	bts    []int64 // decode buffers owned by the iterator
 	bvs    []float64
 	dec    chunk.Decoder
+	dec2   chunk.Decoder // second decoder for loadParallel
 	i      int
 	inHead bool
 	err    error
@@ -238,6 +239,9 @@ func (it *sampleIter) reset(s *series) {
 // load decodes the next block with samples in range; false at the end.
 func (it *sampleIter) load(minT int64) bool {
 	s := it.s
+	if it.ci == 0 && len(s.chunks) >= parallelDecodeMinChunks {
+		return it.loadParallel(minT)
+	}
 	for it.ci < len(s.chunks) {
 		c := s.chunks[it.ci]
 		it.ci++

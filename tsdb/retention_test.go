@@ -83,7 +83,7 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("day 0 has %d 5m points after raw retention, want 288", len(pts))
 	}
 	// Advance the clock: 5m rollups of the first 10 days expire once they
-	// are in 1h rollups... which need 32 days, so nothing is deleted yet.
+	// are in 1h rollups (8-day periods), and not before.
 	now.Store(t0 + 60*day)
 	if err := db.Maintain(context.Background()); err != nil {
 		t.Fatal(err)

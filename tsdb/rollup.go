@@ -17,7 +17,7 @@ import (
 
 // Rollup resolutions. Each is stored in chunks of one period per series:
 // 5m points are computed from raw chunks one day at a time once the day is
-// sealed; 1h points from 5m points 32 days at a time. Watermarks say up to
+// sealed; 1h points from 5m points 8 days at a time. Watermarks say up to
 // where each is complete; newer ranges are aggregated from finer data at
 // read time, so reads never depend on the background job being current.
 type resolution struct {
@@ -28,7 +28,7 @@ type resolution struct {
 
 var (
 	res5m = resolution{id: 1, step: 5 * 60_000, period: 24 * 3_600_000}
-	res1h = resolution{id: 2, step: 3_600_000, period: 32 * 24 * 3_600_000}
+	res1h = resolution{id: 2, step: 3_600_000, period: 8 * 24 * 3_600_000}
 )
 
 // refBlock bounds the series aggregated at once, bounding the job's memory.
@@ -87,7 +87,7 @@ func (db *DB) maintenanceLoop(ctx context.Context) {
 		case <-t.C:
 		case <-db.maintCh:
 		}
-		if err := db.Maintain(ctx); err != nil && ctx.Err() == nil {
+		if err := db.maintain(ctx); err != nil && ctx.Err() == nil {
 			db.logErr("maintenance", err)
 		}
 	}
@@ -101,6 +101,11 @@ func (db *DB) Maintain(ctx context.Context) error {
 		return err
 	}
 	defer db.leave()
+	return db.maintain(ctx)
+}
+
+// maintain is Maintain for the background loop, which Close waits for.
+func (db *DB) maintain(ctx context.Context) error {
 	db.maintMu.Lock()
 	defer db.maintMu.Unlock()
 	if err := db.rollupDirty(ctx); err != nil {

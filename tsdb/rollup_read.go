@@ -95,7 +95,16 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 	w5, w1 := db.rollupWatermarks()
 	lo := floorTo(plan.mint, res.step)
 	hi := plan.maxt
-	pts := make([][]chunk.Point, len(refs))
+	pts := make([][]outPoint, len(refs))
+	if n := (hi-lo)/res.step + 1; n > 0 && n < 1<<20 {
+		for i := range pts {
+			pts[i] = make([]outPoint, 0, n)
+		}
+	}
+	pick := plan.pick
+	emit := func(i int, p *chunk.Point) {
+		pts[i] = append(pts[i], outPoint{start: p.Start, lastT: p.LastT, v: pick(p)})
+	}
 	cols := plan.cols
 	var dec chunk.Decoder
 	var derr error
@@ -108,9 +117,9 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
 				return
 			}
-			for _, q := range buf {
-				if q.Start >= lo && q.Start <= hi {
-					pts[i] = append(pts[i], q)
+			for j := range buf {
+				if buf[j].Start >= lo && buf[j].Start <= hi {
+					emit(i, &buf[j])
 				}
 			}
 		})
@@ -122,11 +131,12 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 	// Finer sources aggregated to res: one accumulator per series.
 	aggs := make([]chunk.Agg, len(refs))
 	for i := range aggs {
+		aggs[i].Approx = true // sums here are not stored: no need to be exact
 		aggs[i].Reset(math.MinInt64)
 	}
 	flush := func(i int) {
 		if p := aggs[i].Point(); p.Count > 0 && p.Start >= lo && p.Start <= hi {
-			pts[i] = append(pts[i], p)
+			emit(i, &p)
 		}
 	}
 	addPoint := func(i int, q *chunk.Point) {
@@ -140,12 +150,8 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 	if w5 > from {
 		err := db.joinRollups(ctx, res5m, refs, floorTo(from, res5m.period), min(w5-1, hi), func(i int, p int64, v []byte) {
 			var err error
-			// Aggregating to 1h needs every column of the 5m points.
-			c := cols
-			if res != res5m {
-				c = chunk.ColAll
-			}
-			if buf, err = dec.DecodeRollup(v, p, res5m.step, c, buf[:0]); err != nil {
+			// Aggregating to 1h merges only the columns the plan reads.
+			if buf, err = dec.DecodeRollup(v, p, res5m.step, cols, buf[:0]); err != nil {
 				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
 				return
 			}
@@ -154,7 +160,7 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 					continue
 				}
 				if res == res5m {
-					pts[i] = append(pts[i], buf[j])
+					emit(i, &buf[j])
 				} else {
 					addPoint(i, &buf[j])
 				}
@@ -215,10 +221,17 @@ func (db *DB) joinRollups(ctx context.Context, r resolution, refs []uint32, from
 	return errors.Join(err, it.Close())
 }
 
+// outPoint is a rollup point reduced to what iteration needs: its bucket
+// start, the time of its last sample, and the value the plan picks.
+type outPoint struct {
+	start, lastT int64
+	v            float64
+}
+
 // rollupSeries serves a series' rollup points per its plan.
 type rollupSeries struct {
 	lset labels.Labels
-	pts  []chunk.Point
+	pts  []outPoint
 	plan *rollupPlan
 }
 
@@ -269,13 +282,13 @@ func (it *rollupIter) next() bool {
 		for it.j+1 < len(s.pts) {
 			it.j++
 			p := &s.pts[it.j]
-			if p.LastT < s.plan.mint {
+			if p.lastT < s.plan.mint {
 				continue
 			}
-			if p.LastT > s.plan.maxt {
+			if p.lastT > s.plan.maxt {
 				return false
 			}
-			it.t, it.v = p.LastT, s.plan.pick(p)
+			it.t, it.v = p.lastT, p.v
 			return true
 		}
 		return false
@@ -286,24 +299,24 @@ func (it *rollupIter) next() bool {
 		if it.t > s.plan.maxt {
 			return false
 		}
-		for it.j+1 < len(s.pts) && s.pts[it.j+1].LastT <= it.t {
+		for it.j+1 < len(s.pts) && s.pts[it.j+1].lastT <= it.t {
 			it.j++
 		}
 		if it.j < 0 {
 			// Before the first point: jump to the step before it.
-			it.t = max(it.t, floorTo(s.pts[0].LastT-1, l))
+			it.t = max(it.t, floorTo(s.pts[0].lastT-1, l))
 			continue
 		}
 		p := &s.pts[it.j]
-		if it.t-p.LastT < l || (it.j+1 < len(s.pts) && s.pts[it.j+1].Start <= it.t) {
-			it.v = p.Last
+		if it.t-p.lastT < l || (it.j+1 < len(s.pts) && s.pts[it.j+1].start <= it.t) {
+			it.v = p.v
 			return true
 		}
 		if it.j+1 == len(s.pts) {
 			return false
 		}
 		// A gap: jump to the step before the next point's bucket begins.
-		it.t = max(it.t, floorTo(s.pts[it.j+1].Start-1, l))
+		it.t = max(it.t, floorTo(s.pts[it.j+1].start-1, l))
 	}
 	return false
 }
@@ -317,7 +330,7 @@ func (it *rollupIter) Seek(t millis) chunkenc.ValueType {
 	}
 	s := it.s
 	if s.plan.rangeFn {
-		k := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].LastT >= t })
+		k := sort.Search(len(s.pts), func(i int) bool { return s.pts[i].lastT >= t })
 		it.j = max(it.j, k-1)
 		return it.Next()
 	}

@@ -102,7 +102,12 @@ func (h *Hub) handleRequest(c *client, b []byte) bool {
 			h.sendError(c, r.Expr, fmt.Errorf("subscribe: already %d subscriptions, the maximum", h.o.MaxSubscriptions))
 			return true
 		}
-		h.Notify() // its first point comes with the next evaluation, not a flush later
+		// Its first point now rather than at the next flush; when Run is
+		// busy, the next round brings it.
+		select {
+		case h.first <- firstPoint{c, r.Expr}:
+		default:
+		}
 	case "unsubscribe":
 		c.unsubscribe(r.Expr)
 	case "checks":

@@ -106,7 +106,12 @@ func (o *Options) ensureDefaults() {
 type Hub struct {
 	o      Options
 	notify chan struct{}
-	m      hubMetrics
+	// first carries new subscriptions to Run, which sends each its first point
+	// without evaluating every other subscription again.
+	first chan firstPoint
+	m     hubMetrics
+	// last holds each expression's latest message; only Run touches it.
+	last map[string]lastMsg
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -136,7 +141,9 @@ func New(o Options) (*Hub, error) {
 	h := &Hub{
 		o:       o,
 		notify:  make(chan struct{}, 1),
+		first:   make(chan firstPoint, 1024),
 		clients: map[*client]struct{}{},
+		last:    map[string]lastMsg{},
 	}
 	set := o.Metrics
 	h.m = hubMetrics{
@@ -187,6 +194,8 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-h.notify:
 			notified = true
 			h.evaluate(ctx)
+		case f := <-h.first:
+			h.sendFirst(ctx, f)
 		case <-t.C:
 			if !notified {
 				h.evaluate(ctx)
@@ -264,17 +273,46 @@ func (h *Hub) evaluate(ctx context.Context) {
 		return
 	}
 	now := time.Now()
+	clear(h.last) // forget expressions nobody subscribes to any more
 	for expr, cs := range byExpr {
 		if ctx.Err() != nil {
 			return
 		}
 		msg := h.eval(ctx, expr, now)
+		h.last[expr] = lastMsg{msg, now}
 		for _, c := range cs {
 			if c.subscribed(expr) {
 				h.send(c, msg)
 			}
 		}
 	}
+}
+
+// firstPoint asks Run for the current point of expr for a new subscriber.
+type firstPoint struct {
+	c    *client
+	expr string
+}
+
+type lastMsg struct {
+	b  []byte
+	at time.Time
+}
+
+// sendFirst sends a new subscriber the latest point of its expression: the last
+// round's when it is fresh (many browsers open the same dashboard), else a new
+// evaluation.
+func (h *Hub) sendFirst(ctx context.Context, f firstPoint) {
+	if !f.c.subscribed(f.expr) {
+		return
+	}
+	l, ok := h.last[f.expr]
+	if !ok || time.Since(l.at) > h.o.Interval {
+		now := time.Now()
+		l = lastMsg{h.eval(ctx, f.expr, now), now}
+		h.last[f.expr] = l
+	}
+	h.send(f.c, l.b)
 }
 
 // eval runs one expression and encodes the message clients receive.

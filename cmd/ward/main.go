@@ -37,6 +37,8 @@ type cli struct {
 	Query      queryCmd      `cmd:"" help:"Run a PromQL query against a Ward (or any Prometheus) HTTP API."`
 	Rules      rulesCmd      `cmd:"" help:"Work with rule files."`
 	Experiment experimentCmd `cmd:"" help:"Define, change and judge A/B experiments."`
+	Guard      guardCmd      `cmd:"" help:"Print the deploy guard's verdict on a release; exit 0 promote, 1 rollback, 3 wait."`
+	Deploy     deployCmd     `cmd:"" help:"Register a release, run its canary, watch the guard, then promote or roll back."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
 }
 

@@ -62,6 +62,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	guard, err := newGuard(o, db, set)
+	if err != nil {
+		return err
+	}
 
 	exps, err := newExperiments(o, db, set)
 	if err != nil {
@@ -106,6 +110,7 @@ func Run(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		srv.MountRules(rulesAPI{alerts.manager})
+		srv.MountDeploys(deployAPI{guard})
 		hub, uiRunners, err := mountUI(o, srv, db, alerts, set)
 		if err != nil {
 			return err
@@ -131,6 +136,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	go func() { aggDone <- agg.Run(aggCtx) }()
 
 	runners = append(runners, alerts.runners(o)...)
+	runners = append(runners, guardRunners(o, guard)...)
 	runners = append(runners, runner{"experiments", exps.Run})
 	runErr := runAll(ctx, log, runners)
 	aggStop()

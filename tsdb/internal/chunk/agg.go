@@ -12,11 +12,14 @@ type Agg struct {
 	m       int64 // exact sum mantissa
 	e       int   // exact sum exponent
 	inexact bool
+	// Approx skips exact sums (reads aggregating on the fly do not store
+	// them); it survives Reset.
+	Approx bool
 }
 
 // Reset starts a new bucket.
 func (a *Agg) Reset(start int64) {
-	*a = Agg{P: Point{Start: start}}
+	*a = Agg{P: Point{Start: start}, Approx: a.Approx, inexact: a.Approx}
 }
 
 // Add folds a raw sample in; NaNs (including stale markers) are skipped.

@@ -39,14 +39,6 @@ func (w *bitWriter) writeBits(v uint64, n uint) {
 	w.nacc = rest
 }
 
-func (w *bitWriter) writeBit(b bool) {
-	if b {
-		w.writeBits(1, 1)
-	} else {
-		w.writeBits(0, 1)
-	}
-}
-
 // bytes flushes the pending bits (zero-padded to a byte) and returns the buffer.
 func (w *bitWriter) bytes() []byte {
 	for w.nacc > 0 {
@@ -119,29 +111,22 @@ func (r *bitReader) readBits(n uint) uint64 {
 	return v
 }
 
-func (r *bitReader) readBit() bool { return r.readBits(1) == 1 }
-
-// peek returns the next n bits (n <= 56) without consuming them, zero-padded
-// past the end of input.
-func (r *bitReader) peek(n uint) uint64 {
-	if r.nacc < n {
-		r.refill()
-	}
-	return r.acc >> (64 - n)
-}
-
-// skip consumes n bits previously peeked.
-func (r *bitReader) skip(n uint) {
-	if r.nacc < n {
-		r.overrun = true
-		r.acc, r.nacc = 0, 0
-		return
-	}
-	r.acc <<= n
-	r.nacc -= n
-}
-
 // leadingZeros64 is bits.LeadingZeros64, named for readability at call sites.
 func leadingZeros64(v uint64) uint { return uint(bits.LeadingZeros64(v)) }
 
 func trailingZeros64(v uint64) uint { return uint(bits.TrailingZeros64(v)) }
+
+// fill makes at least 57 bits available when input remains.
+func (r *bitReader) fill() {
+	if r.nacc < 57 {
+		r.refill()
+	}
+}
+
+// take consumes n <= nacc bits; callers fill first. It inlines.
+func (r *bitReader) take(n uint) uint64 {
+	v := r.acc >> (64 - n)
+	r.acc <<= n
+	r.nacc -= n
+	return v
+}

@@ -81,3 +81,10 @@ func toDecimals(vs []float64, ms []int64) (out []int64, exp int, ok bool) {
 	}
 	return ms, minE, true
 }
+
+// ToDecimal returns m and e with v == m * 10^e exactly (e <= 0), if v is a
+// short decimal; see toDecimal.
+func ToDecimal(v float64) (m int64, e int, ok bool) { return toDecimal(v) }
+
+// FromDecimal returns m * 10^e correctly rounded, for -22 <= e <= 22.
+func FromDecimal(m int64, e int) float64 { return fromDecimal(m, e) }

@@ -184,7 +184,7 @@ func makeEntry(class, codeLen int) tableEntry {
 // huffTable is a decode table and the code lengths it was built from;
 // consecutive chunks often share their code, and then the table is reused.
 type huffTable struct {
-	entries  []tableEntry
+	entries  []tableEntry // 1 << L entries: small codes build small tables
 	lens     [numClasses]uint8
 	maxClass int
 	L        uint
@@ -229,7 +229,7 @@ func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 	if r.overrun || maxLen == 0 || kraft != 1<<maxCodeLen {
 		return false
 	}
-	if len(t.entries) == 0 || t.maxClass != maxClass || t.lens != lens {
+	if t.entries == nil || t.maxClass != maxClass || t.lens != lens {
 		t.build(&lens, maxClass, uint(maxLen))
 	}
 	return decodeClasses(r, out, t.entries, t.L)
@@ -238,11 +238,10 @@ func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 func (t *huffTable) build(lens *[numClasses]uint8, maxClass int, L uint) {
 	var codes [numClasses]uint16
 	canonicalCodes(lens, &codes)
-	size := 1 << L
-	if cap(t.entries) < size {
-		t.entries = make([]tableEntry, size)
+	if cap(t.entries) < 1<<L {
+		t.entries = make([]tableEntry, 1<<maxCodeLen)
 	}
-	t.entries = t.entries[:size]
+	t.entries = t.entries[:1<<L]
 	for k := 0; k <= maxClass; k++ {
 		l := uint(lens[k])
 		if l == 0 {

@@ -202,9 +202,11 @@ func encodeValues(dst []byte, vs []float64, sc *intScratch) ([]byte, byte) {
 
 // decoder holds reusable decoding buffers.
 type decoder struct {
-	ms    []int64
-	us    []uint64
-	table huffTable
+	ms        []int64
+	us        []uint64
+	table     huffTable
+	last, min []int64 // rollup columns
+	fs        []float64
 }
 
 func (d *decoder) decodeValues(src []byte, mode byte, out []float64) error {
@@ -270,4 +272,16 @@ func growF(s []float64, n int) []float64 {
 		s = ns
 	}
 	return s[:len(s)+n]
+}
+
+// RawLen returns the number of samples in a raw chunk without decoding it.
+func RawLen(src []byte) (int, error) {
+	if len(src) < 3 {
+		return 0, fmt.Errorf("%w: raw chunk of %d bytes", ErrCorrupt, len(src))
+	}
+	n, w := binary.Uvarint(src[1:])
+	if w <= 0 || n == 0 || n > MaxSamples {
+		return 0, fmt.Errorf("%w: raw chunk sample count", ErrCorrupt)
+	}
+	return int(n), nil
 }

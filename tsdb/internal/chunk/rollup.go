@@ -248,15 +248,22 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 			return ps[:off], fmt.Errorf("%w: rollup exponent", ErrCorrupt)
 		}
 		p += w
-		conv := func(m int64) float64 { return fromDecimal(m, int(e)) }
+		// fromDecimal, with the exponent's branch and power hoisted.
+		p10 := pow10[max(e, -e)]
+		conv := func(m int64) float64 { return float64(m) * p10 }
+		if e < 0 {
+			conv = func(m int64) float64 { return float64(m) / p10 }
+		}
 		if cols&(ColMax|ColMin|ColSum) != 0 {
 			cols |= ColLast // derived columns need last
 		}
 		if cols&ColSum != 0 {
 			cols |= ColMin
 		}
-		last := make([]int64, n)
-		mn := make([]int64, 0)
+		if cap(dd.last) < n {
+			dd.last, dd.min = make([]int64, n), make([]int64, n)
+		}
+		last, mn := dd.last[:n], dd.min[:n]
 		for c := 0; c < 4; c++ {
 			l, w := binary.Uvarint(src[p:])
 			if w <= 0 || l > uint64(len(src)-p-w) {
@@ -282,7 +289,6 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 					out[i].Max = conv(last[i] + x)
 				}
 			case 2:
-				mn = make([]int64, n)
 				for i, x := range xs {
 					mn[i] = last[i] - x
 					out[i].Min = conv(mn[i])
@@ -305,7 +311,10 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 			if cols&(1<<c) == 0 {
 				continue
 			}
-			fs := make([]float64, n)
+			if cap(dd.fs) < n {
+				dd.fs = make([]float64, n)
+			}
+			fs := dd.fs[:n]
 			r := newBitReader(body)
 			decodeXOR(&r, fs)
 			if r.overrun {

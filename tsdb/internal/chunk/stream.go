@@ -11,15 +11,14 @@ import (
 // with the denser (but batch-only) raw chunk codec. A Stream is not safe for
 // concurrent use.
 type Stream struct {
-	w      bitWriter
-	n      uint32
-	t0     int64
-	tPrev  int64
-	dPrev  int64
-	vPrev  uint64
-	lead   uint8
-	trail  uint8
-	maxLen uint32
+	w     bitWriter
+	n     uint32
+	t0    int64
+	tPrev int64
+	dPrev int64
+	vPrev uint64
+	lead  uint8
+	trail uint8
 }
 
 // Len returns the number of samples.
@@ -103,21 +102,22 @@ func writeDoD(w *bitWriter, dod int64) {
 	}
 }
 
+// readDoD reads a delta-of-delta; the caller has filled the reader.
 func readDoD(r *bitReader) int64 {
 	var n uint
 	switch {
-	case r.readBits(1) == 0:
+	case r.take(1) == 0:
 		return 0
-	case r.readBits(1) == 0:
+	case r.take(1) == 0:
 		n = 7
-	case r.readBits(1) == 0:
+	case r.take(1) == 0:
 		n = 12
-	case r.readBits(1) == 0:
+	case r.take(1) == 0:
 		n = 20
 	default:
 		return int64(r.readBits(64))
 	}
-	v := r.readBits(n)
+	v := r.take(n)
 	// Sign-extend, with the positive edge (e.g. 64 for n=7) kept positive.
 	if v > 1<<(n-1) {
 		return int64(v) - 1<<n
@@ -158,18 +158,24 @@ func (s *Stream) Decode(ts []int64, vs []float64, mint, maxt int64) ([]int64, []
 		if i+1 == s.n {
 			break
 		}
+		r.fill()
 		if i == 0 {
 			d = readDoD(&r)
 		} else {
 			d += readDoD(&r)
 		}
 		t += d
-		if r.readBits(1) == 1 {
-			if r.readBits(1) == 1 {
-				lead = uint(r.readBits(5))
-				trail = 64 - lead - (uint(r.readBits(6)) + 1)
+		r.fill()
+		if r.take(1) == 1 {
+			if r.take(1) == 1 {
+				lead = uint(r.take(5))
+				trail = 64 - lead - (uint(r.take(6)) + 1)
 			}
-			bits ^= r.readBits(64-lead-trail) << trail
+			if sig := 64 - lead - trail; sig <= 44 {
+				bits ^= r.take(sig) << trail
+			} else {
+				bits ^= r.readBits(sig) << trail
+			}
 		}
 	}
 	return ts, vs

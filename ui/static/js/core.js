@@ -33,6 +33,10 @@
   // api calls Ward's JSON API and returns the envelope's data.
   W.api = async function (path, opts) {
     const o = Object.assign({}, opts);
+    // accept lists error statuses whose body is an answer, as /guard's 409 and 503.
+    const accept = o.accept || [];
+    delete o.accept;
+    delete o.retried;
     if (o.json !== undefined) {
       o.body = JSON.stringify(o.json);
       o.headers = Object.assign({ "Content-Type": "application/json" }, o.headers);
@@ -53,6 +57,15 @@
     } catch (e) {
       body = null;
     }
+    if (resp.status === 401 && !opts?.retried) {
+      // Writes (and reads, with --auth-reads) need the bearer token: ask once, keep it.
+      const t = window.prompt("This Ward needs an API token:");
+      if (t) {
+        localStorage.setItem("ward.token", t.trim());
+        return W.api(path, Object.assign({}, opts, { retried: true }));
+      }
+    }
+    if (accept.includes(resp.status) && body) return body;
     if (!resp.ok || (body && body.status === "error")) {
       const msg = (body && body.error) || text.trim() || resp.statusText;
       throw new APIError(resp.status, msg, body && body.errorType);

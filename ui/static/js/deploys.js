@@ -32,7 +32,8 @@
     const box = W.el("div", { id: "guard-verdict" });
     root.append(W.el("h2", {}, `Guard verdict: ${sel}`), box);
     try {
-      renderVerdict(box, await W.api("/guard?" + W.qs({ release: sel })));
+      // /guard answers 409 (roll back) and 503 (wait) with a verdict too.
+      renderVerdict(box, await W.api("/guard?" + W.qs({ release: sel }), { accept: [409, 503] }));
     } catch (e) {
       box.append(W.el("div", { class: W.notAvailable(e) ? "muted" : "error" }, W.notAvailable(e) ? "No verdict available for this release." : e.message));
     }
@@ -43,20 +44,26 @@
 
   function renderVerdict(box, v) {
     const good = v.decision === "promote";
-    box.append(W.el("div", { class: "row" },
+    const metrics = v.metrics || [];
+    const rows = metrics.length ? metrics.map((m) => W.el("tr", {},
+      W.el("td", {}, m.name, m.critical ? W.el("span", { class: "badge bad" }, "critical") : null),
+      W.el("td", {}, W.el("span", { class: "badge " + (m.verdict === "pass" ? "good" : m.verdict === "fail" ? "bad" : "") }, m.verdict || "")),
+      W.el("td", { class: "num" }, `${num(m.canary)} (n=${m.canary_n ?? "–"})`),
+      W.el("td", { class: "num" }, `${num(m.baseline)} (n=${m.baseline_n ?? "–"})`),
+      W.el("td", { class: "num" }, m.effect_name ? `${m.effect_name} ${num(m.effect)} [${num(m.effect_lo)}, ${num(m.effect_hi)}]` : "–"),
+      W.el("td", { class: "num" }, num(m.p_value)),
+      W.el("td", { class: "muted" }, m.reason || "")))
+      : [W.el("tr", {}, W.el("td", { colspan: 7, class: "muted" }, "No watched metric judged yet."))];
+    const head = W.el("div", { class: "row" },
       W.el("span", { class: "badge " + (good ? "good" : v.decision === "rollback" ? "bad" : "") }, (v.decision || "?").toUpperCase()),
       W.el("span", {}, `score ${num(v.score)} (pass ${num(v.pass_score)}, marginal ${num(v.marginal_score)})`),
-      W.el("span", { class: "muted" }, v.reason || "")),
-      v.srm && v.srm.mismatch ? W.el("div", { class: "warn" }, "Sample ratio mismatch: ", v.srm.reason || "") : null,
-      W.el("div", { class: "panel" }, W.el("table", {},
-        W.el("thead", {}, W.el("tr", {}, ["Metric", "Verdict", "Canary", "Baseline", "Effect", "p-value", "Reason"].map((h) => W.el("th", {}, h)))),
-        W.el("tbody", {}, (v.metrics || []).map((m) => W.el("tr", {},
-          W.el("td", {}, m.name, m.critical ? W.el("span", { class: "badge bad" }, "critical") : null),
-          W.el("td", {}, W.el("span", { class: "badge " + (m.verdict === "pass" ? "good" : m.verdict === "fail" ? "bad" : "") }, m.verdict || "")),
-          W.el("td", { class: "num" }, `${num(m.canary)} (n=${m.canary_n ?? "–"})`),
-          W.el("td", { class: "num" }, `${num(m.baseline)} (n=${m.baseline_n ?? "–"})`),
-          W.el("td", { class: "num" }, m.effect_name ? `${m.effect_name} ${num(m.effect)} [${num(m.effect_lo)}, ${num(m.effect_hi)}]` : "–"),
-          W.el("td", { class: "num" }, num(m.p_value)),
-          W.el("td", { class: "muted" }, m.reason || "")))))));
+      W.el("span", { class: "muted" }, v.reason || ""),
+      v.window ? W.el("span", { class: "muted" }, `window ${v.window}`) : null);
+    const table = W.el("div", { class: "panel" }, W.el("table", {},
+      W.el("thead", {}, W.el("tr", {}, ["Metric", "Verdict", "Canary", "Baseline", "Effect", "p-value", "Reason"].map((h) => W.el("th", {}, h)))),
+      W.el("tbody", {}, rows)));
+    box.append(head);
+    if (v.srm && v.srm.mismatch) box.append(W.el("div", { class: "warn" }, "Sample ratio mismatch: ", v.srm.reason || ""));
+    box.append(table);
   }
 })();
