@@ -102,7 +102,7 @@ func CSV(in io.Reader) (*Reader, error) {
 				}
 			} else {
 				b.Reset()
-				b.Add(labels.MetricName, get(nameCol))
+				b.Add(metricName, get(nameCol))
 				for j, c := range labelCols {
 					if v := get(c); v != "" {
 						b.Add(labelNames[j], v)
@@ -111,7 +111,7 @@ func CSV(in io.Reader) (*Reader, error) {
 				b.Sort()
 				ls = b.Labels()
 			}
-			if ls.Get(labels.MetricName) == "" {
+			if ls.Get(metricName) == "" {
 				r.skip(SkipNoName, fmt.Sprintf("line %d", line))
 				continue
 			}
@@ -143,3 +143,6 @@ func parseTime(s string) (int64, bool) {
 	}
 	return 0, false
 }
+
+// metricName is the label holding a series' metric name.
+const metricName = "__name__"

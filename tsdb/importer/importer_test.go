@@ -152,7 +152,7 @@ func FuzzCSV(f *testing.F) {
 			return
 		}
 		for n := 0; r.Next() && n < 10000; n++ {
-			if r.At().Labels.Get(labels.MetricName) == "" {
+			if r.At().Labels.Get(metricName) == "" {
 				t.Fatal("sample without a metric name")
 			}
 		}

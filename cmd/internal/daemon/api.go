@@ -11,8 +11,8 @@ import (
 	"github.com/wardmetrics/ward/tsdb"
 )
 
-// newAPI builds the HTTP server over storage and the aggregator.
-func newAPI(o Options, token string, db *tsdb.DB, agg *ingest.Aggregator, set *metrics.Set) (*api.Server, error) {
+// newAPI builds the HTTP server over storage and the aggregator; ready backs /-/ready.
+func newAPI(o Options, token string, db *tsdb.DB, agg *ingest.Aggregator, set *metrics.Set, ready func() error) (*api.Server, error) {
 	srv, err := api.New(api.Options{
 		Queryable: db,
 		Metadata: func() []api.Metadata {
@@ -32,6 +32,7 @@ func newAPI(o Options, token string, db *tsdb.DB, agg *ingest.Aggregator, set *m
 		Timeout:             o.QueryTimeout,
 		MaxSamples:          o.QueryMaxSamples,
 		Version:             o.Version,
+		Ready:               ready,
 		StorageRetention:    o.RetentionRaw.String(),
 	})
 	if err != nil {

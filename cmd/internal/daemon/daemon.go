@@ -45,12 +45,18 @@ func Run(ctx context.Context, o Options) (err error) {
 	}()
 
 	sink := newStorageSink(db, log, set)
+	rp, err := newRemote(o, db, set)
+	if err != nil {
+		return err
+	}
+	sink.remote = rp
+	health := newStorageHealth(log, set)
 	agg, err := ingest.NewAggregator(ingest.Options{
 		FlushInterval: o.FlushInterval,
 		IdleExpiry:    o.IdleExpiry,
 		MaxSeries:     o.MaxSeries,
 		Logger:        log.With("component", "aggregator"),
-	}, sink, set)
+	}, healthSink{next: sink, health: health}, set)
 	if err != nil {
 		return fmt.Errorf("start aggregator: %w", err)
 	}
@@ -58,11 +64,11 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
-	alerts, err := newAlerting(o, db, set)
+	alerts, err := newAlerting(o, db, rp, set)
 	if err != nil {
 		return err
 	}
-	guard, err := newGuard(o, db, set)
+	guard, err := newGuard(o, db, rp, set)
 	if err != nil {
 		return err
 	}
@@ -105,7 +111,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		log.Info("memcache listening", "addr", srv.TCPAddr().String())
 	}
 	if o.HTTPAddr != "" {
-		srv, err := newAPI(o, token, db, agg, set)
+		srv, err := newAPI(o, token, db, agg, set, health.ready)
 		if err != nil {
 			return err
 		}
@@ -137,6 +143,7 @@ func Run(ctx context.Context, o Options) (err error) {
 
 	runners = append(runners, alerts.runners(o)...)
 	runners = append(runners, guardRunners(o, guard)...)
+	runners = append(runners, rp.runners()...)
 	runners = append(runners, runner{"experiments", exps.Run})
 	runErr := runAll(ctx, log, runners)
 	aggStop()

@@ -22,7 +22,7 @@ import (
 
 // newGuard builds the deploy guard over storage: deploys in the "deploy" KV namespace,
 // rollback rules from the `guard:` sections of the rule files, metrics through PromQL.
-func newGuard(o Options, db *tsdb.DB, set *metrics.Set) (*deploy.Guard, error) {
+func newGuard(o Options, db *tsdb.DB, rp *remoteParts, set *metrics.Set) (*deploy.Guard, error) {
 	spec, err := guardSpec(o.RuleGlobs)
 	if err != nil {
 		return nil, err
@@ -36,8 +36,8 @@ func newGuard(o Options, db *tsdb.DB, set *metrics.Set) (*deploy.Guard, error) {
 	})
 	g, err := deploy.New(deploy.Options{
 		Store:      deploy.NewStore(db.KV("deploy"), nil),
-		Query:      deploy.QueryFunc(engineQuery(engine, db)),
-		RangeQuery: engineRangeQuery(engine, db),
+		Query:      deploy.QueryFunc(rp.query(engineQuery(engine, db))),
+		RangeQuery: rp.rangeQuery(engineRangeQuery(engine, db)),
 		Spec:       spec,
 		Metrics:    set,
 		Logger:     o.Logger.With("component", "guard"),

@@ -51,6 +51,14 @@ type Options struct {
 	QueryTimeout    time.Duration
 	QueryMaxSamples int
 
+	// RemoteWriteURLs receive every flush with the Prometheus remote-write protocol,
+	// each through its own on-disk queue of at most RemoteQueueMaxBytes (0: 1 GiB).
+	RemoteWriteURLs     []string
+	RemoteQueueMaxBytes int64
+	// QueryURL, when set, is the Prometheus-compatible endpoint rules and the guard
+	// query instead of local storage.
+	QueryURL string
+
 	Logger *slog.Logger
 }
 

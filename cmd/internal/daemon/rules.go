@@ -27,7 +27,7 @@ type alerting struct {
 
 // newAlerting builds rule evaluation over storage. It always exists (with no rule files
 // it evaluates nothing) so that /api/v1/rules answers and a reload can add rules later.
-func newAlerting(o Options, db *tsdb.DB, set *metrics.Set) (*alerting, error) {
+func newAlerting(o Options, db *tsdb.DB, rp *remoteParts, set *metrics.Set) (*alerting, error) {
 	ncfg, err := notifyConfig(o.ConfigFile)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func newAlerting(o Options, db *tsdb.DB, set *metrics.Set) (*alerting, error) {
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 	})
 	m, err := rules.NewManager(rules.ManagerOptions{
-		Query:       engineQuery(engine, db),
+		Query:       rp.query(engineQuery(engine, db)),
 		Appender:    rulesAppender{db},
 		Store:       db.KV("rules"),
 		Notifier:    n,

@@ -22,6 +22,8 @@ type storageSink struct {
 	failed   *metrics.Counter
 	// onFlush, when set, is called after each stored flush (the stream hub's Notify).
 	onFlush func()
+	// remote, when set, queues each flush for the remote-write URLs as well.
+	remote *remoteParts
 
 	mu      sync.Mutex
 	buf     []tsdb.Sample
@@ -40,9 +42,14 @@ func newStorageSink(db *tsdb.DB, log *slog.Logger, set *metrics.Set) *storageSin
 
 // Write stores one flush. Rejected samples (too old, too far ahead) are counted, not
 // retried: the rest of the batch is stored and durable.
-func (s *storageSink) Write(_ context.Context, b *ingest.Batch) error {
+func (s *storageSink) Write(ctx context.Context, b *ingest.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Queued for the remotes first and whatever happens locally: the remote queue has
+	// its own bound and counters, and a local failure must not create a remote gap.
+	if err := s.remote.write(ctx, b); err != nil {
+		s.log.Error("queue flush for remote write", "err", err)
+	}
 	for _, m := range b.Metadata {
 		if s.metaSet[m] {
 			continue

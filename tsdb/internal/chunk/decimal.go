@@ -55,20 +55,21 @@ func fromDecimal(m int64, e int) float64 {
 // decimal or the common scale overflows; then the caller uses XOR.
 func toDecimals(vs []float64, ms []int64) (out []int64, exp int, ok bool) {
 	ms = ms[:0]
-	exps := make([]int8, len(vs))
-	minE := 0
-	for i, v := range vs {
+	minE, maxE := 0, math.MinInt
+	for _, v := range vs {
 		m, e, ok := toDecimal(v)
 		if !ok {
 			return ms, 0, false
 		}
 		ms = append(ms, m)
-		exps[i] = int8(e)
-		minE = min(minE, e)
+		minE, maxE = min(minE, e), max(maxE, e)
 	}
-	if minE < 0 {
+	if minE < maxE {
+		// Rescale to the common exponent; each value's own exponent is
+		// recomputed, which is cheaper than keeping a slice of them.
 		for i := range ms {
-			d := int(exps[i]) - minE
+			_, e, _ := toDecimal(vs[i])
+			d := e - minE
 			if d == 0 {
 				continue
 			}

@@ -3,7 +3,6 @@ package chunk
 import (
 	"encoding/binary"
 	"math/bits"
-	"sort"
 )
 
 // Residuals (unsigned integers) are coded as a class and extra bits, like
@@ -30,18 +29,16 @@ func extraBits(k int) uint {
 }
 
 // huffLengths computes code lengths (<= maxCodeLen) for the class
-// histogram hist, returning them and the largest used class. Absent
-// classes get 0.
+// histogram hist, returning them, the largest used class and the number of
+// classes used. Absent classes get 0. It allocates nothing: a two-queue
+// Huffman construction over at most 65 leaves.
 func huffLengths(hist *[numClasses]int, lens *[numClasses]uint8) (maxClass int, used int) {
-	type node struct {
-		w    int
-		sym  int // >= 0 for leaves
-		l, r int // children indexes for internal nodes
-	}
 	*lens = [numClasses]uint8{}
 	maxClass = -1
+	var sym [numClasses]int
 	for k, c := range hist {
 		if c > 0 {
+			sym[used] = k
 			used++
 			maxClass = k
 		}
@@ -49,53 +46,53 @@ func huffLengths(hist *[numClasses]int, lens *[numClasses]uint8) (maxClass int, 
 	if used <= 1 {
 		return maxClass, used
 	}
-	w := *hist
+	var w [2 * numClasses]int
+	var parent [2 * numClasses]int
+	var depth [2 * numClasses]uint8
+	scale := 0
 	for {
-		nodes := make([]node, 0, 2*used)
-		var queue []int
-		for k, c := range w {
-			if hist[k] > 0 {
-				nodes = append(nodes, node{w: max(c, 1), sym: k, l: -1, r: -1})
-				queue = append(queue, len(nodes)-1)
+		// Leaves sorted by weight (insertion sort: n <= 65).
+		n := used
+		for i := 0; i < n; i++ {
+			w[i] = max(hist[sym[i]]>>scale, 1)
+		}
+		for i := 1; i < n; i++ {
+			for j := i; j > 0 && w[j] < w[j-1]; j-- {
+				w[j], w[j-1] = w[j-1], w[j]
+				sym[j], sym[j-1] = sym[j-1], sym[j]
 			}
 		}
-		// A simple O(n^2) Huffman: n is at most 65.
-		for len(queue) > 1 {
-			sort.Slice(queue, func(i, j int) bool {
-				a, b := nodes[queue[i]], nodes[queue[j]]
-				if a.w != b.w {
-					return a.w < b.w
-				}
-				return queue[i] < queue[j]
-			})
-			a, b := queue[0], queue[1]
-			nodes = append(nodes, node{w: nodes[a].w + nodes[b].w, sym: -1, l: a, r: b})
-			queue = append(queue[2:], len(nodes)-1)
+		// Internal nodes n..2n-2 are created in non-decreasing weight.
+		leaf, node := 0, n
+		pick := func(next int) int {
+			if leaf < n && (node >= next || w[leaf] <= w[node]) {
+				leaf++
+				return leaf - 1
+			}
+			node++
+			return node - 1
 		}
-		var walk func(i int, depth uint8)
+		for next := n; next < 2*n-1; next++ {
+			a := pick(next)
+			b := pick(next)
+			w[next] = w[a] + w[b]
+			parent[a], parent[b] = next, next
+		}
+		depth[2*n-2] = 0
 		over := false
-		walk = func(i int, depth uint8) {
-			n := nodes[i]
-			if n.sym >= 0 {
-				if depth > maxCodeLen {
-					over = true
-				}
-				lens[n.sym] = depth
-				return
-			}
-			walk(n.l, depth+1)
-			walk(n.r, depth+1)
+		for k := 2*n - 3; k >= 0; k-- {
+			depth[k] = depth[parent[k]] + 1
 		}
-		walk(queue[0], 0)
+		for i := 0; i < n; i++ {
+			if depth[i] > maxCodeLen {
+				over = true
+			}
+			lens[sym[i]] = depth[i]
+		}
 		if !over {
 			return maxClass, used
 		}
-		// Flatten the distribution and retry; converges quickly.
-		for k := range w {
-			if w[k] > 0 {
-				w[k] = (w[k] + 1) / 2
-			}
-		}
+		scale++ // flatten the distribution and retry
 	}
 }
 
@@ -134,38 +131,6 @@ func codeCost(hist *[numClasses]int, lens *[numClasses]uint8, maxClass, used int
 		c += hist[k] * (int(lens[k]) + int(extraBits(k)))
 	}
 	return c
-}
-
-// writeResiduals codes us with the class code (hist must be their class
-// histogram).
-func writeResiduals(w *bitWriter, us []uint64, hist *[numClasses]int) {
-	var lens [numClasses]uint8
-	maxClass, used := huffLengths(hist, &lens)
-	if used <= 1 {
-		w.writeBits(1, 1) // single class
-		k := max(maxClass, 0)
-		w.writeBits(uint64(k), classBits)
-		if eb := extraBits(k); eb > 0 {
-			for _, u := range us {
-				w.writeBits(u, eb) // the leading one is implicit
-			}
-		}
-		return
-	}
-	var codes [numClasses]uint16
-	canonicalCodes(&lens, &codes)
-	w.writeBits(0, 1)
-	w.writeBits(uint64(maxClass), classBits)
-	for k := 0; k <= maxClass; k++ {
-		w.writeBits(uint64(lens[k]), codeLenBits)
-	}
-	for _, u := range us {
-		k := class(u)
-		w.writeBits(uint64(codes[k]), uint(lens[k]))
-		if eb := extraBits(k); eb > 0 {
-			w.writeBits(u, eb)
-		}
-	}
 }
 
 // tableEntry is one decode-table slot, packed so that decoding needs no

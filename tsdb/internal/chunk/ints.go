@@ -30,87 +30,83 @@ func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
 // intScratch holds reusable buffers for encoding.
 type intScratch struct {
-	us  [numXf][]uint64
 	ms  []int64
 	col []int64
 	fs  []float64
 }
 
-// residuals computes the residuals of transform xf; signed reports whether
-// they are zigzagged; hdr are the header values.
-func residuals(xs []int64, xf int, us []uint64, hist *[numClasses]int) (out []uint64, hdr [2]int64, signed bool) {
-	*hist = [numClasses]int{}
-	us = us[:0]
+// transforms computes the header and the class histogram of every
+// transform of xs in two passes, without materialising residuals.
+func transforms(xs []int64, hists *[numXf][numClasses]int, hdrs *[numXf][2]int64, signed *[numXf]bool) {
 	n := len(xs)
-	switch xf {
-	case xfRaw:
-		lo := xs[0]
-		for _, x := range xs {
-			lo = min(lo, x)
-		}
-		hdr[0] = lo
-		for _, x := range xs {
-			u := uint64(x - lo)
-			us = append(us, u)
-			hist[class(u)]++
-		}
-	case xfMean:
-		var sum float64
-		for _, x := range xs {
-			sum += float64(x)
-		}
-		m := int64(sum / float64(n))
-		hdr[0] = m
-		signed = true
-		for _, x := range xs {
-			u := zigzag(x - m)
-			us = append(us, u)
-			hist[class(u)]++
-		}
-	case xfDelta:
-		hdr[0] = xs[0]
-		signed = false
-		for i := 1; i < n; i++ {
-			if xs[i] < xs[i-1] {
-				signed = true
-				break
-			}
-		}
-		for i := 1; i < n; i++ {
-			d := xs[i] - xs[i-1]
-			u := uint64(d)
-			if signed {
-				u = zigzag(d)
-			}
-			us = append(us, u)
-			hist[class(u)]++
-		}
-	case xfDoD:
-		hdr[0] = xs[0]
-		if n > 1 {
-			hdr[1] = xs[1] - xs[0]
-		}
-		signed = true
-		for i := 2; i < n; i++ {
-			u := zigzag((xs[i] - xs[i-1]) - (xs[i-1] - xs[i-2]))
-			us = append(us, u)
-			hist[class(u)]++
+	lo := xs[0]
+	var sum float64
+	decreasing := false
+	for i, x := range xs {
+		lo = min(lo, x)
+		sum += float64(x)
+		if i > 0 && x < xs[i-1] {
+			decreasing = true
 		}
 	}
-	return us, hdr, signed
+	mean := int64(sum / float64(n))
+	hdrs[xfRaw][0], hdrs[xfMean][0], hdrs[xfDelta][0], hdrs[xfDoD][0] = lo, mean, xs[0], xs[0]
+	signed[xfRaw], signed[xfMean], signed[xfDelta], signed[xfDoD] = false, true, decreasing, true
+	if n > 1 {
+		hdrs[xfDoD][1] = xs[1] - xs[0]
+	}
+	hr, hm, hd, hdd := &hists[xfRaw], &hists[xfMean], &hists[xfDelta], &hists[xfDoD]
+	prev, prevD := xs[0], int64(0)
+	for i, x := range xs {
+		hr[class(uint64(x-lo))]++
+		hm[class(zigzag(x-mean))]++
+		if i == 0 {
+			continue
+		}
+		d := x - prev
+		if decreasing {
+			hd[class(zigzag(d))]++
+		} else {
+			hd[class(uint64(d))]++
+		}
+		if i >= 2 {
+			hdd[class(zigzag(d-prevD))]++
+		}
+		prev, prevD = x, d
+	}
+}
+
+// residual returns residual i of transform xf (for delta, i >= 1; for
+// dod, i >= 2).
+func residual(xs []int64, i, xf int, hdr [2]int64, signed bool) uint64 {
+	switch xf {
+	case xfRaw:
+		return uint64(xs[i] - hdr[0])
+	case xfMean:
+		return zigzag(xs[i] - hdr[0])
+	case xfDelta:
+		if signed {
+			return zigzag(xs[i] - xs[i-1])
+		}
+		return uint64(xs[i] - xs[i-1])
+	default:
+		return zigzag((xs[i] - xs[i-1]) - (xs[i-1] - xs[i-2]))
+	}
 }
 
 // encodeInts appends the stream of xs (len >= 1) to dst.
 func encodeInts(dst []byte, xs []int64, sc *intScratch) []byte {
-	best, bestCost := -1, 0
 	var hists [numXf][numClasses]int
 	var hdrs [numXf][2]int64
 	var signed [numXf]bool
+	transforms(xs, &hists, &hdrs, &signed)
+	best, bestCost := -1, 0
+	var bestLens [numClasses]uint8
+	bestMax, bestUsed := 0, 0
 	for xf := 0; xf < numXf; xf++ {
 		if xf == xfDoD && len(xs) < 3 {
 			continue
 		}
-		sc.us[xf], hdrs[xf], signed[xf] = residuals(xs, xf, sc.us[xf], &hists[xf])
 		var lens [numClasses]uint8
 		maxClass, used := huffLengths(&hists[xf], &lens)
 		cost := codeCost(&hists[xf], &lens, maxClass, used) + 8*varintLen(hdrs[xf][0])
@@ -119,6 +115,7 @@ func encodeInts(dst []byte, xs []int64, sc *intScratch) []byte {
 		}
 		if best < 0 || cost < bestCost {
 			best, bestCost = xf, cost
+			bestLens, bestMax, bestUsed = lens, maxClass, used
 		}
 	}
 	mode := byte(best)
@@ -127,11 +124,46 @@ func encodeInts(dst []byte, xs []int64, sc *intScratch) []byte {
 	}
 	dst = append(dst, mode)
 	dst = binary.AppendVarint(dst, hdrs[best][0])
-	if best == xfDoD {
+	first := 0
+	switch best {
+	case xfDelta:
+		first = 1
+	case xfDoD:
 		dst = binary.AppendVarint(dst, hdrs[best][1])
+		first = 2
 	}
 	w := bitWriter{buf: dst}
-	writeResiduals(&w, sc.us[best], &hists[best])
+	if bestUsed <= 1 {
+		w.writeBits(1, 1) // single class
+		k := max(bestMax, 0)
+		w.writeBits(uint64(k), classBits)
+		if eb := extraBits(k); eb > 0 {
+			for i := first; i < len(xs); i++ {
+				w.writeBits(residual(xs, i, best, hdrs[best], signed[best]), eb)
+			}
+		}
+		return w.bytes()
+	}
+	var codes [numClasses]uint16
+	canonicalCodes(&bestLens, &codes)
+	w.writeBits(0, 1)
+	w.writeBits(uint64(bestMax), classBits)
+	for k := 0; k <= bestMax; k++ {
+		w.writeBits(uint64(bestLens[k]), codeLenBits)
+	}
+	for i := first; i < len(xs); i++ {
+		u := residual(xs, i, best, hdrs[best], signed[best])
+		k := class(u)
+		l, eb := uint(bestLens[k]), extraBits(k)
+		if l+eb <= 64 {
+			// One write: the code, then the bits below the leading one.
+			v := uint64(codes[k])<<eb | u&(1<<eb-1)
+			w.writeBits(v, l+eb)
+			continue
+		}
+		w.writeBits(uint64(codes[k]), l)
+		w.writeBits(u, eb)
+	}
 	return w.bytes()
 }
 

@@ -36,73 +36,77 @@ func (s *Stream) LastV() float64 { return math.Float64frombits(s.vPrev) }
 // Size returns the bytes held.
 func (s *Stream) Size() int { return cap(s.w.buf) + 64 }
 
-// Append adds a sample; t must be greater than LastT.
+// Append adds a sample; t must be greater than LastT. The timestamp and
+// value codes of a sample are usually written with one writeBits call.
 func (s *Stream) Append(t int64, v float64) {
 	bits := math.Float64bits(v)
-	switch s.n {
-	case 0:
+	if s.n == 0 {
 		s.t0, s.tPrev = t, t
 		s.w.writeBits(bits, 64)
 		s.vPrev = bits
 		s.lead = 0xff
 		s.n = 1
 		return
-	case 1:
-		d := t - s.tPrev
-		writeDoD(&s.w, d)
-		s.dPrev = d
-	default:
-		d := t - s.tPrev
-		writeDoD(&s.w, d-s.dPrev)
-		s.dPrev = d
 	}
-	s.tPrev = t
+	d := t - s.tPrev
+	dod := d
+	if s.n > 1 {
+		dod = d - s.dPrev
+	}
+	s.dPrev, s.tPrev = d, t
 	s.n++
+	code, n := dodCode(dod)
+	if n > 64 {
+		s.w.writeBits(0b1111, 4)
+		s.w.writeBits(uint64(dod), 64)
+		code, n = 0, 0
+	}
 	x := bits ^ s.vPrev
 	s.vPrev = bits
 	if x == 0 {
-		s.w.writeBits(0, 1)
+		s.w.writeBits(code<<1, n+1)
 		return
 	}
 	lz, tz := leadingZeros64(x), trailingZeros64(x)
 	if lz > 31 {
 		lz = 31
 	}
+	var vcode uint64
+	var vn, sig uint
 	if s.lead != 0xff && lz >= uint(s.lead) && tz >= uint(s.trail) {
-		s.w.writeBits(0b10, 2)
-		s.w.writeBits(x>>s.trail, 64-uint(s.lead)-uint(s.trail))
+		sig = 64 - uint(s.lead) - uint(s.trail)
+		vcode, vn = 0b10, 2
+		tz = uint(s.trail)
+	} else {
+		s.lead, s.trail = uint8(lz), uint8(tz)
+		sig = 64 - lz - tz
+		vcode, vn = 0b11<<11|uint64(lz)<<6|uint64(sig-1), 13
+	}
+	if n+vn+sig <= 64 {
+		s.w.writeBits((code<<vn|vcode)<<sig|x>>tz, n+vn+sig)
 		return
 	}
-	s.lead, s.trail = uint8(lz), uint8(tz)
-	sig := 64 - lz - tz
-	s.w.writeBits(0b11, 2)
-	s.w.writeBits(uint64(lz), 5)
-	s.w.writeBits(uint64(sig-1), 6)
+	s.w.writeBits(code<<vn|vcode, n+vn)
 	s.w.writeBits(x>>tz, sig)
 }
 
-// writeDoD writes a delta-of-delta with Gorilla's prefix classes, widened
-// for millisecond timestamps.
-func writeDoD(w *bitWriter, dod int64) {
+// dodCode returns the code of a delta-of-delta with Gorilla's prefix
+// classes, widened for millisecond timestamps; n > 64 means the 64-bit
+// escape, which the caller writes in two parts.
+func dodCode(dod int64) (code uint64, n uint) {
 	switch {
 	case dod == 0:
-		w.writeBits(0, 1)
+		return 0, 1
 	case dod >= -63 && dod <= 64:
-		w.writeBits(0b10, 2)
-		w.writeBits(uint64(dod), 7)
+		return 0b10<<7 | uint64(dod)&(1<<7-1), 9
 	case dod >= -2047 && dod <= 2048:
-		w.writeBits(0b110, 3)
-		w.writeBits(uint64(dod), 12)
+		return 0b110<<12 | uint64(dod)&(1<<12-1), 15
 	case dod >= -(1<<19)+1 && dod <= 1<<19:
-		w.writeBits(0b1110, 4)
-		w.writeBits(uint64(dod), 20)
-	default:
-		w.writeBits(0b1111, 4)
-		w.writeBits(uint64(dod), 64)
+		return 0b1110<<20 | uint64(dod)&(1<<20-1), 24
 	}
+	return 0, 68
 }
 
-// readDoD reads a delta-of-delta; the caller has filled the reader.
 func readDoD(r *bitReader) int64 {
 	var n uint
 	switch {

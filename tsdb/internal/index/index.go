@@ -6,6 +6,7 @@
 package index
 
 import (
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -270,7 +271,7 @@ func (b *bitset) list(hint int) []uint32 {
 	out := make([]uint32, 0, hint)
 	for i, w := range b.w {
 		for w != 0 {
-			t := uint32(trailingZeros(w))
+			t := uint32(bits.TrailingZeros64(w))
 			out = append(out, uint32(i)*64+t)
 			w &= w - 1
 		}

@@ -1,0 +1,115 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wardmetrics/ward/api/remote"
+	"github.com/wardmetrics/ward/deploy"
+	"github.com/wardmetrics/ward/ingest"
+	"github.com/wardmetrics/ward/ingest/remotewrite"
+	"github.com/wardmetrics/ward/rules"
+	"github.com/wardmetrics/ward/tsdb"
+)
+
+// remoteParts are the ways out to a cluster TSDB: one remote writer per
+// --remote-write-url, each with its own durable queue, and the --query-url querier.
+//
+// Remote write runs in "also" mode: every flush is stored locally as before and queued
+// for each remote. Local storage stays the source of Ward's own API and UI, of counter
+// continuity across restarts (restore reads the last values) and of recording rules'
+// output; its retention can be short on a node whose history lives in the cluster.
+type remoteParts struct {
+	writers []*remotewrite.Writer
+	querier *remote.Querier
+}
+
+// newRemote opens the remote writers' queues (a KV namespace per URL, so that changing
+// the list of URLs never sends one remote's backlog to another) and the querier.
+func newRemote(o Options, db *tsdb.DB, set *metrics.Set) (*remoteParts, error) {
+	rp := &remoteParts{}
+	seen := map[string]bool{}
+	for _, u := range o.RemoteWriteURLs {
+		if seen[u] {
+			return nil, fmt.Errorf("--remote-write-url %s given twice", u)
+		}
+		seen[u] = true
+		w, err := remotewrite.New(remotewrite.Options{
+			URL:           u,
+			MaxQueueBytes: o.RemoteQueueMaxBytes,
+			UserAgent:     "ward/" + o.Version,
+			Logger:        o.Logger.With("component", "remote-write"),
+		}, db.KV(queueNamespace(u)), set)
+		if err != nil {
+			return nil, fmt.Errorf("start remote write to %s: %w", u, err)
+		}
+		n, b := w.Queued()
+		o.Logger.Info("remote write", "url", u, "queued_requests", n, "queued_bytes", b)
+		rp.writers = append(rp.writers, w)
+	}
+	if o.QueryURL != "" {
+		q, err := remote.New(o.QueryURL, remote.Options{Timeout: o.QueryTimeout}, set)
+		if err != nil {
+			return nil, fmt.Errorf("--query-url %s: %w", o.QueryURL, err)
+		}
+		rp.querier = q
+		o.Logger.Info("rules and guard query the remote", "url", o.QueryURL)
+	}
+	return rp, nil
+}
+
+// queueNamespace names a remote's queue by a hash of its URL: URLs may be long and
+// carry credentials, which do not belong in key names.
+func queueNamespace(u string) string {
+	h := sha256.Sum256([]byte(u))
+	return "remote-write/" + hex.EncodeToString(h[:8])
+}
+
+// runners send each queue until shutdown; what is left stays queued on disk.
+func (rp *remoteParts) runners() []runner {
+	var rs []runner
+	for _, w := range rp.writers {
+		rs = append(rs, runner{"remote-write", w.Run})
+	}
+	return rs
+}
+
+// write queues a flush for every remote. A failure of one queue does not keep the
+// flush from the others.
+func (rp *remoteParts) write(ctx context.Context, b *ingest.Batch) error {
+	if rp == nil {
+		return nil
+	}
+	var errs []error
+	for _, w := range rp.writers {
+		if err := w.Write(ctx, b); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// query is the rules' and guard's instant query: the remote's when --query-url is set,
+// otherwise local.
+func (rp *remoteParts) query(local rules.QueryFunc) rules.QueryFunc {
+	if rp == nil || rp.querier == nil {
+		return local
+	}
+	return rp.querier.Query
+}
+
+// rangeQuery is the guard's range query, remote or local as query is.
+func (rp *remoteParts) rangeQuery(local deploy.RangeQueryFunc) deploy.RangeQueryFunc {
+	if rp == nil || rp.querier == nil {
+		return local
+	}
+	return rp.querier.QueryRange
+}
+
+// Ensure the ingest side sees the writers as sinks.
+var _ ingest.Sink = (*remotewrite.Writer)(nil)

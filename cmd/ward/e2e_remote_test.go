@@ -1,0 +1,263 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// vmVersion is the VictoriaMetrics single-node release the remote-write test runs
+// against; .ci/run builds it into vmBinaryPath before `make test`.
+const vmVersion = "v1.151.0"
+
+// vmBinaryPath is where the built VictoriaMetrics is cached: $WARD_VM_BIN, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/ward-test/victoria-metrics-<version>.
+func vmBinaryPath() string {
+	if p := os.Getenv("WARD_VM_BIN"); p != "" {
+		return p
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ward-test", "victoria-metrics-"+vmVersion)
+}
+
+// victoriaMetrics is one running VictoriaMetrics single-node on loopback, the cluster
+// TSDB stand-in of the remote-write test.
+type victoriaMetrics struct {
+	t       *testing.T
+	bin     string
+	addr    string
+	dataDir string
+	cmd     *exec.Cmd
+	done    chan error
+	log     *syncBuffer
+}
+
+func startVM(t *testing.T) *victoriaMetrics {
+	t.Helper()
+	bin := vmBinaryPath()
+	if _, err := os.Stat(bin); err != nil {
+		msg := fmt.Sprintf("VictoriaMetrics %s is not built at %s: build it with\n"+
+			"  GOBIN=$(mktemp -d) go install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@%s\n"+
+			"and move the binary there (.ci/run does this)", vmVersion, bin, vmVersion)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	v := &victoriaMetrics{
+		t:       t,
+		bin:     bin,
+		addr:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		dataDir: t.TempDir(),
+	}
+	v.start()
+	t.Cleanup(func() {
+		if v.cmd != nil && v.cmd.ProcessState == nil {
+			_ = v.cmd.Process.Kill()
+			<-v.done
+		}
+		if t.Failed() {
+			t.Logf("victoria-metrics log:\n%s", v.log.String())
+		}
+	})
+	return v
+}
+
+func (v *victoriaMetrics) start() {
+	t := v.t
+	t.Helper()
+	v.cmd = exec.Command(v.bin,
+		"-httpListenAddr="+v.addr,
+		"-storageDataPath="+v.dataDir,
+		"-retentionPeriod=100y",
+		// Answer with what was just written: no 30s latency offset, no result cache.
+		"-search.latencyOffset=0s",
+		"-search.disableCache",
+		"-loggerLevel=WARN",
+	)
+	v.log = &syncBuffer{}
+	v.cmd.Stdout = v.log
+	v.cmd.Stderr = v.log
+	if err := v.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	v.done = make(chan error, 1)
+	go func() { v.done <- v.cmd.Wait() }()
+	waitFor(t, 60*time.Second, "victoria-metrics healthy", func() (bool, string) {
+		select {
+		case err := <-v.done:
+			t.Fatalf("victoria-metrics exited early: %v\n%s", err, v.log.String())
+		default:
+		}
+		resp, err := http.Get("http://" + v.addr + "/health")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+}
+
+// stop ends VictoriaMetrics by its PID with SIGTERM (it flushes its buffers on the
+// way out) and waits for it.
+func (v *victoriaMetrics) stop() {
+	v.t.Helper()
+	if err := syscall.Kill(v.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		v.t.Fatal(err)
+	}
+	select {
+	case <-v.done:
+	case <-time.After(60 * time.Second):
+		v.t.Fatalf("victoria-metrics did not exit within 60s of SIGTERM\n%s", v.log.String())
+	}
+}
+
+// scalar evaluates expr on VictoriaMetrics at t (now when zero).
+func (v *victoriaMetrics) scalar(expr string, at time.Time) (float64, bool, error) {
+	q := url.Values{"query": {expr}}
+	if !at.IsZero() {
+		q.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
+	return promScalar("http://" + v.addr + "/api/v1/query?" + q.Encode())
+}
+
+// promScalar reads the single value of an instant query's answer.
+func promScalar(u string) (float64, bool, error) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var env struct {
+		Status string     `json:"status"`
+		Data   promResult `json:"data"`
+		Error  string     `json:"error"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return 0, false, fmt.Errorf("decode %s: %w", body, err)
+	}
+	if env.Status != "success" {
+		return 0, false, fmt.Errorf("%s: %s", u, env.Error)
+	}
+	if len(env.Data.Result) != 1 {
+		return 0, false, nil
+	}
+	s, _ := env.Data.Result[0].Value[1].(string)
+	f, err := strconv.ParseFloat(s, 64)
+	return f, true, err
+}
+
+// postStatsd sends n increments of counter over Ward's HTTP statsd endpoint (no UDP
+// loss to account for).
+func (w *ward) postStatsd(counter string, n int) {
+	w.t.Helper()
+	resp, err := http.Post("http://"+w.http+"/api/v1/statsd", "text/plain",
+		strings.NewReader(strings.Repeat(counter+":1|c\n", n)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		w.t.Fatalf("POST /api/v1/statsd: %s", resp.Status)
+	}
+}
+
+// TestRemoteWriteVictoriaMetrics is the scale-out issue's acceptance test: Ward writes
+// to a real VictoriaMetrics through an outage of it and loses nothing; its rules query
+// VictoriaMetrics through --query-url.
+func TestRemoteWriteVictoriaMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	vm := startVM(t)
+
+	// A series only VictoriaMetrics has: a rule that reads it proves rules query the
+	// remote, not local storage.
+	resp, err := http.Post("http://"+vm.addr+"/api/v1/import/prometheus", "text/plain",
+		strings.NewReader("vm_only_metric{src=\"vm\"} 21\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yml")
+	writeFile(t, rulesFile, `groups:
+  - name: remote
+    interval: 1s
+    rules:
+      - record: from_vm
+        expr: sum(vm_only_metric) * 2
+`)
+	writeURL := "http://" + vm.addr + "/api/v1/write"
+	w := startWard(t, filepath.Join(dir, "data"),
+		"--remote-write-url", writeURL, "--query-url", "http://"+vm.addr, "--rules", rulesFile)
+	lbl := `{url="` + writeURL + `"}`
+
+	// Before the outage: written through, and the rule sees the remote's series.
+	w.postStatsd("e2e_rw", 100)
+	waitFor(t, 60*time.Second, "e2e_rw = 100 in victoria-metrics", func() (bool, string) {
+		v, ok, err := vm.scalar("max_over_time(e2e_rw[1h])", time.Time{})
+		return err == nil && ok && v == 100, fmt.Sprint(v, ok, err)
+	})
+	w.waitValue("from_vm", 42)
+
+	// Outage: Ward keeps flushing; the queue grows on disk.
+	vm.stop()
+	for range 4 {
+		w.postStatsd("e2e_rw", 50)
+	}
+	w.waitValue("e2e_rw", 300)
+	waitFor(t, 60*time.Second, "remote-write queue to grow", func() (bool, string) {
+		q := w.selfMetric("ward_remote_write_queue_requests" + lbl)
+		r := w.selfMetric("ward_remote_write_retries_total" + lbl)
+		lag := w.selfMetric("ward_remote_write_lag_seconds" + lbl)
+		return q >= 3 && r >= 1 && lag > 0, fmt.Sprintf("queued %v retries %v lag %v", q, r, lag)
+	})
+
+	// Back: the queue drains and the remote holds every sample Ward stored up to a
+	// moment after the restart.
+	vm.start()
+	at := time.Now()
+	waitFor(t, 30*time.Second, "ward to flush past the check time", func() (bool, string) {
+		v, ok, err := w.scalar("timestamp(e2e_rw)")
+		return err == nil && ok && v > float64(at.Unix()+1), fmt.Sprint(v, ok, err)
+	})
+	wantCount, ok, err := w.scalarAt("count_over_time(e2e_rw[1h])", at)
+	if err != nil || !ok {
+		t.Fatalf("local count: %v %v", ok, err)
+	}
+	waitFor(t, 90*time.Second, "victoria-metrics to hold every sample", func() (bool, string) {
+		n, ok, err := vm.scalar("count_over_time(e2e_rw[1h])", at)
+		total, _, terr := vm.scalar("max_over_time(e2e_rw[1h])", at)
+		return err == nil && terr == nil && ok && n == wantCount && total == 300,
+			fmt.Sprintf("count %v (want %v) total %v (want 300) %v %v", n, wantCount, total, err, terr)
+	})
+	if wantCount < 5 {
+		t.Errorf("local samples up to the check: %v, want at least 5 (one per flush)", wantCount)
+	}
+	if d := w.selfMetric("ward_remote_write_dropped_requests_total" + lbl); d != 0 {
+		t.Errorf("dropped requests: %v, want 0 within the queue bound", d)
+	}
+	w.stop()
+	vm.stop()
+}
+
+// scalarAt evaluates expr on Ward's own API at t.
+func (w *ward) scalarAt(expr string, at time.Time) (float64, bool, error) {
+	q := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
+	return promScalar("http://" + w.http + "/api/v1/query?" + q.Encode())
+}
