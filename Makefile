@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: build run test test-short bench lint fuzz clean
+.PHONY: build run test test-short bench lint fuzz clean victoria-metrics
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ward
@@ -17,6 +17,19 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The remote-write integration test (cmd/ward/e2e_remote_test.go) runs against a real
+# VictoriaMetrics single-node built from the Go module proxy and cached here; `make test`
+# skips it (with a message) when the binary is absent outside CI. CI builds it first.
+VM_VERSION ?= v1.151.0
+VM_BIN     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ward-test/victoria-metrics-$(VM_VERSION)
+
+victoria-metrics: $(VM_BIN)
+
+$(VM_BIN):
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	GOBIN="$$tmp" GOFLAGS=-mod=mod $(GO) install github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$(VM_VERSION); \
+	mkdir -p "$$(dirname $@)"; mv "$$tmp/victoria-metrics" $@
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)

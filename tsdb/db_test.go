@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"testing"
 	"time"
 
@@ -15,7 +16,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(cleanupRun{m})
+}
+
+// cleanupRun removes the shared benchmark directory after the run.
+type cleanupRun struct{ m *testing.M }
+
+func (c cleanupRun) Run() int {
+	code := c.m.Run()
+	if readDir != "" {
+		_ = os.RemoveAll(readDir)
+	}
+	return code
 }
 
 // t0 is a fixed, bucket-aligned test epoch (2025-01-01T00:00:00Z).

@@ -113,9 +113,8 @@ func (w *ward) samples(t *testing.T, expr string, at float64) map[string]string 
 
 func (w *ward) kill() {
 	w.t.Helper()
-	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		w.t.Fatal(err)
-	}
+	// An error means the process has exited already; the wait below still holds.
+	_ = w.cmd.Process.Signal(syscall.SIGKILL)
 	select {
 	case <-w.done:
 	case <-time.After(30 * time.Second):

@@ -35,6 +35,7 @@ type cli struct {
 	Serve      serveCmd      `cmd:"" help:"Run the daemon: ingest, storage, query API, rules, UI."`
 	Send       sendCmd       `cmd:"" help:"Send statsd lines (arguments or stdin) over UDP, TCP or HTTP."`
 	Query      queryCmd      `cmd:"" help:"Run a PromQL query against a Ward (or any Prometheus) HTTP API."`
+	Import     importCmd     `cmd:"" help:"Backfill OpenMetrics or CSV files into a data directory."`
 	Rules      rulesCmd      `cmd:"" help:"Work with rule files."`
 	Experiment experimentCmd `cmd:"" help:"Define, change and judge A/B experiments."`
 	Guard      guardCmd      `cmd:"" help:"Print the deploy guard's verdict on a release; exit 0 promote, 1 rollback, 3 wait."`
