@@ -42,7 +42,7 @@ func TestImportEndToEnd(t *testing.T) {
 	}
 
 	w := startWard(t, data)
-	at := float64(base.Add(359*10*time.Second).Unix())
+	at := float64(base.Add(359 * 10 * time.Second).Unix())
 	if v, err := w.queryAt(`backfill_orders{shop="eu"}`, at); err != nil || v != 718 {
 		t.Errorf("backfill_orders at the last imported sample = %v, %v; want 718", v, err)
 	}
