@@ -67,7 +67,7 @@ func TestFaultsWebhooks(t *testing.T) {
 	waitFor(t, 60*time.Second, "retries to both receivers", func() (bool, string) {
 		d := w.selfMetric(`ward_notify_retries_total{receiver="dead"}`)
 		s := w.selfMetric(`ward_notify_retries_total{receiver="slow"}`)
-		return d >= 2 && s >= 2, fmt.Sprintf("dead %v slow %v (slow hits %d)", d, s, slowHits.Load())
+		return d >= 1 && s >= 1, fmt.Sprintf("dead %v slow %v (slow hits %d)", d, s, slowHits.Load())
 	})
 	// Evaluation goes on meanwhile.
 	before := w.selfMetric("ward_rules_evaluations_total")

@@ -13,7 +13,11 @@ import (
 // encode turns a flush into one or more snappy-compressed remote-write v1 requests of at
 // most maxSamples samples each, ready to be queued and sent as they are. Encoding before
 // queueing means a retry sends the same bytes and the queue's bound is in wire bytes.
-func encode(b *ingest.Batch, maxSamples int) ([][]byte, error) {
+//
+// External labels are added to every series that lacks them (a series' own label wins,
+// as in Prometheus), so that several Ward nodes writing into one cluster keep their
+// series apart.
+func encode(b *ingest.Batch, maxSamples int, external labels.Labels) ([][]byte, error) {
 	var out [][]byte
 	meta := metadata(b.Metadata)
 	for start := 0; start < len(b.Samples) || (start == 0 && len(meta) > 0); start += maxSamples {
@@ -27,9 +31,7 @@ func encode(b *ingest.Batch, maxSamples int) ([][]byte, error) {
 				Labels:  make([]prompb.Label, 0, s.Labels.Len()),
 				Samples: []prompb.Sample{{Value: s.V, Timestamp: s.T}},
 			}
-			s.Labels.Range(func(l labels.Label) {
-				ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value})
-			})
+			ts.Labels = appendLabels(ts.Labels, s.Labels, external)
 			req.Timeseries = append(req.Timeseries, ts)
 		}
 		raw, err := req.Marshal()
@@ -42,6 +44,34 @@ func encode(b *ingest.Batch, maxSamples int) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// appendLabels merges the series' labels with the external ones, in name order as the
+// protocol requires.
+func appendLabels(out []prompb.Label, ls, external labels.Labels) []prompb.Label {
+	if external.IsEmpty() {
+		ls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
+		return out
+	}
+	var own []labels.Label
+	ls.Range(func(l labels.Label) { own = append(own, l) })
+	var ext []labels.Label
+	external.Range(func(l labels.Label) {
+		if !ls.Has(l.Name) {
+			ext = append(ext, l)
+		}
+	})
+	i, j := 0, 0
+	for i < len(own) || j < len(ext) {
+		if j == len(ext) || (i < len(own) && own[i].Name < ext[j].Name) {
+			out = append(out, prompb.Label{Name: own[i].Name, Value: own[i].Value})
+			i++
+		} else {
+			out = append(out, prompb.Label{Name: ext[j].Name, Value: ext[j].Value})
+			j++
+		}
+	}
+	return out
 }
 
 func metadata(ms []ingest.Metadata) []prompb.MetricMetadata {

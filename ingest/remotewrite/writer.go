@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/wardmetrics/ward/ingest"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Client sends the requests (default: a client of its own).
 	Client *http.Client
+	// ExternalLabels are added to every series that lacks them (e.g. instance="ward-1").
+	ExternalLabels labels.Labels
 	// UserAgent is sent with every request (default "ward").
 	UserAgent string
 	Logger    *slog.Logger
@@ -150,7 +153,7 @@ func (w *Writer) Write(_ context.Context, b *ingest.Batch) error {
 	if len(b.Samples) == 0 && len(b.Metadata) == 0 {
 		return nil
 	}
-	bodies, err := encode(b, w.o.MaxSamplesPerRequest)
+	bodies, err := encode(b, w.o.MaxSamplesPerRequest, w.o.ExternalLabels)
 	if err != nil {
 		w.failed.Inc()
 		return err

@@ -242,7 +242,7 @@ func TestQueueBoundDropsOldest(t *testing.T) {
 	defer db.Close()
 	set := metrics.NewSet()
 	o := fast("http://127.0.0.1:1/api/v1/write")
-	one, err := encode(batch(1000, 7), 7)
+	one, err := encode(batch(1000, 7), 7, labels.EmptyLabels())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestNewRejectsBadURL(t *testing.T) {
 
 func TestEncodeRoundTrip(t *testing.T) {
 	b := batch(5000, 12)
-	bodies, err := encode(b, 5)
+	bodies, err := encode(b, 5, labels.FromStrings("i", "ignored", "instance", "ward-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,8 +299,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Errorf("request %d: metadata %v; want it in the first request only", i, req.Metadata)
 		}
 		for _, ts := range req.Timeseries {
-			if ts.Labels[0].Name != "__name__" || ts.Samples[0].Timestamp != 5000 {
-				t.Errorf("series %v", ts)
+			if len(ts.Labels) != 3 || ts.Labels[0].Name != "__name__" || ts.Labels[1].Name != "i" ||
+				ts.Labels[1].Value == "ignored" || ts.Labels[2].Name != "instance" || ts.Labels[2].Value != "ward-1" ||
+				ts.Samples[0].Timestamp != 5000 {
+				t.Errorf("series %v: want __name__, its own i and the external instance, in order", ts)
 			}
 			got++
 		}
@@ -311,7 +313,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	bodies, _ := encode(batch(1000, 3), 10)
+	bodies, _ := encode(batch(1000, 3), 10, labels.EmptyLabels())
 	f.Add(bodies[0])
 	f.Add([]byte{})
 	f.Add([]byte("\x00\x01garbage"))

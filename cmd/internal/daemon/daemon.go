@@ -73,7 +73,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
-	exps, err := newExperiments(o, db, set)
+	exps, err := newExperiments(o, db, rp, set)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 
 // newExperiments opens the experiment system over its own KV namespace and loads the
 // definition files given with --experiments.
-func newExperiments(o Options, db *tsdb.DB, set *metrics.Set) (*experiment.Manager, error) {
-	m, err := experiment.Open(kvBatcher{db.KV("experiment")}, experimentAppender{db}, set, experiment.Options{
+func newExperiments(o Options, db *tsdb.DB, rp *remoteParts, set *metrics.Set) (*experiment.Manager, error) {
+	m, err := experiment.Open(kvBatcher{db.KV("experiment")}, experimentAppender{db, rp}, set, experiment.Options{
 		Logger: o.Logger.With("component", "experiment"),
 	})
 	if err != nil {
@@ -42,13 +42,18 @@ func (b kvBatcher) PutMany(keys, vals [][]byte) error {
 	return b.PutBatch(pairs)
 }
 
-// experimentAppender writes exposure and conversion series into storage.
-type experimentAppender struct{ db *tsdb.DB }
+// experimentAppender writes exposure and conversion series into storage, and queues
+// them for the remote-write URLs.
+type experimentAppender struct {
+	db *tsdb.DB
+	rp *remoteParts
+}
 
 func (a experimentAppender) Append(ss []experiment.Sample) error {
 	out := make([]tsdb.Sample, len(ss))
 	for i, s := range ss {
 		out[i] = tsdb.Sample(s)
 	}
+	a.rp.writeSamples(out)
 	return a.db.Append(out)
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// each through its own on-disk queue of at most RemoteQueueMaxBytes (0: 1 GiB).
 	RemoteWriteURLs     []string
 	RemoteQueueMaxBytes int64
+	// RemoteWriteLabels are added to every series sent that lacks them (Prometheus'
+	// external labels), e.g. instance=ward-1 to keep several nodes' series apart.
+	RemoteWriteLabels map[string]string
 	// QueryURL, when set, is the Prometheus-compatible endpoint rules and the guard
 	// query instead of local storage.
 	QueryURL string

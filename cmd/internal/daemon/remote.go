@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/wardmetrics/ward/api/remote"
 	"github.com/wardmetrics/ward/deploy"
@@ -25,6 +28,7 @@ import (
 // continuity across restarts (restore reads the last values) and of recording rules'
 // output; its retention can be short on a node whose history lives in the cluster.
 type remoteParts struct {
+	log     *slog.Logger
 	writers []*remotewrite.Writer
 	querier *remote.Querier
 }
@@ -32,7 +36,16 @@ type remoteParts struct {
 // newRemote opens the remote writers' queues (a KV namespace per URL, so that changing
 // the list of URLs never sends one remote's backlog to another) and the querier.
 func newRemote(o Options, db *tsdb.DB, set *metrics.Set) (*remoteParts, error) {
-	rp := &remoteParts{}
+	rp := &remoteParts{log: o.Logger.With("component", "remote-write")}
+	ext := labels.FromMap(o.RemoteWriteLabels)
+	if err := ext.Validate(func(l labels.Label) error {
+		if !model.LabelName(l.Name).IsValid() || l.Name == labels.MetricName {
+			return fmt.Errorf("--remote-write-label: %q is not a valid label name", l.Name)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, u := range o.RemoteWriteURLs {
 		if seen[u] {
@@ -40,10 +53,11 @@ func newRemote(o Options, db *tsdb.DB, set *metrics.Set) (*remoteParts, error) {
 		}
 		seen[u] = true
 		w, err := remotewrite.New(remotewrite.Options{
-			URL:           u,
-			MaxQueueBytes: o.RemoteQueueMaxBytes,
-			UserAgent:     "ward/" + o.Version,
-			Logger:        o.Logger.With("component", "remote-write"),
+			URL:            u,
+			MaxQueueBytes:  o.RemoteQueueMaxBytes,
+			ExternalLabels: ext,
+			UserAgent:      "ward/" + o.Version,
+			Logger:         o.Logger.With("component", "remote-write"),
 		}, db.KV(queueNamespace(u)), set)
 		if err != nil {
 			return nil, fmt.Errorf("start remote write to %s: %w", u, err)
@@ -92,6 +106,21 @@ func (rp *remoteParts) write(ctx context.Context, b *ingest.Batch) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeSamples queues samples Ward produces itself (recording rules, ALERTS,
+// experiment series) for the remotes. Failures are counted and logged by the writers.
+func (rp *remoteParts) writeSamples(ss []tsdb.Sample) {
+	if rp == nil || len(rp.writers) == 0 || len(ss) == 0 {
+		return
+	}
+	b := &ingest.Batch{Time: ss[0].T, Samples: make([]ingest.Sample, len(ss))}
+	for i, s := range ss {
+		b.Samples[i] = ingest.Sample{Labels: s.Labels, T: s.T, V: s.V}
+	}
+	if err := rp.write(context.Background(), b); err != nil {
+		rp.log.Error("queue rule or experiment samples for remote write", "err", err)
+	}
 }
 
 // query is the rules' and guard's instant query: the remote's when --query-url is set,

@@ -51,7 +51,7 @@ func newAlerting(o Options, db *tsdb.DB, rp *remoteParts, set *metrics.Set) (*al
 	})
 	m, err := rules.NewManager(rules.ManagerOptions{
 		Query:       rp.query(engineQuery(engine, db)),
-		Appender:    rulesAppender{db},
+		Appender:    rulesAppender{db, rp},
 		Store:       db.KV("rules"),
 		Notifier:    n,
 		Metrics:     set,
@@ -123,14 +123,19 @@ func notifyConfig(path string) (notify.Config, error) {
 	return cfg, nil
 }
 
-// rulesAppender writes recording-rule results and ALERTS series into storage.
-type rulesAppender struct{ db *tsdb.DB }
+// rulesAppender writes recording-rule results and ALERTS series into storage, and
+// queues them for the remote-write URLs.
+type rulesAppender struct {
+	db *tsdb.DB
+	rp *remoteParts
+}
 
 func (a rulesAppender) Append(ss []rules.Sample) error {
 	out := make([]tsdb.Sample, len(ss))
 	for i, s := range ss {
 		out[i] = tsdb.Sample{Labels: s.Labels, T: s.T, V: s.V}
 	}
+	a.rp.writeSamples(out)
 	return a.db.Append(out)
 }
 
