@@ -242,6 +242,7 @@ func BenchmarkYearRollup(b *testing.B) {
 	from := end - 365*day
 	hints := &storage.SelectHints{Start: from, End: end, Step: 3600_000, Func: "avg_over_time", Range: 3600_000}
 	b.Run("select", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			q, _ := db.Querier(from, end)
 			set := q.Select(context.Background(), true, hints, labels.MustNewMatcher(labels.MatchEqual, "__name__", "year"))
@@ -258,10 +259,14 @@ func BenchmarkYearRollup(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+		// CPU of the whole process per query: less sensitive than wall
+		// time to other load on a shared machine.
+		b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/query")
 	})
 	eng := newEngine()
 	for _, expr := range []string{`year`, `avg_over_time(year[1h])`, `rate(year[2h])`} {
 		b.Run("promql "+expr, func(b *testing.B) {
+			cpu0 := processCPU()
 			for b.Loop() {
 				qry, err := eng.NewRangeQuery(context.Background(), db, nil, expr, time.UnixMilli(from), time.UnixMilli(end), time.Hour)
 				if err != nil {
@@ -275,6 +280,7 @@ func BenchmarkYearRollup(b *testing.B) {
 				qry.Close()
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+			b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/query")
 		})
 	}
 }

@@ -130,12 +130,12 @@ func (c *headChunk) add(t int64, v float64) bool {
 
 // samplesIn appends the chunk's samples within [mint, maxt], overlay
 // applied, to ts and vs. Caller holds h.mu (read or write) unless the bucket
-// is sealing.
-func (c *headChunk) samplesIn(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64) {
+// is sealing. scratch is a decode buffer, returned for reuse.
+func (c *headChunk) samplesIn(ts []int64, vs []float64, mint, maxt int64, scratch []byte) ([]int64, []float64, []byte) {
 	off := len(ts)
-	ts, vs = c.s.Decode(ts, vs, mint, maxt)
+	ts, vs, scratch = c.s.DecodeBuf(ts, vs, mint, maxt, scratch)
 	if len(c.ooo) == 0 {
-		return ts, vs
+		return ts, vs, scratch
 	}
 	// Merge the overlay: both sides sorted; overlay wins on ties.
 	base := len(ts) - off
@@ -159,8 +159,11 @@ func (c *headChunk) samplesIn(ts []int64, vs []float64, mint, maxt int64) ([]int
 	}
 	mts = append(mts, ts[i:]...)
 	mvs = append(mvs, vs[i:]...)
-	return append(ts[:off], mts...), append(vs[:off], mvs...)
+	return append(ts[:off], mts...), append(vs[:off], mvs...), scratch
 }
+
+// maxSamples bounds the samples samplesIn can return.
+func (c *headChunk) maxSamples() int { return c.s.Len() + len(c.ooo) }
 
 // count returns the number of distinct samples.
 func (c *headChunk) lastSample() (int64, float64) {

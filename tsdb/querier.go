@@ -48,12 +48,20 @@ func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints
 	if len(refs) == 0 {
 		return storage.EmptySeriesSet()
 	}
+	labelsOnly := hints != nil && hints.Func == "series"
+	if labelsOnly {
+		// Only series with data in the range, as Prometheus lists them.
+		var err error
+		if refs, err = db.withData(ctx, refs, mint, maxt); err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+	}
 	if hints != nil && hints.Limit > 0 && len(refs) > hints.Limit {
 		// Limit applies to the label-sorted result.
 		db.sortRefs(refs)
 		refs = refs[:hints.Limit]
 	}
-	if hints != nil && hints.Func == "series" {
+	if labelsOnly {
 		return db.labelsOnly(refs)
 	}
 	if plan := db.planRollup(hints, mint, maxt); plan != nil {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -103,6 +105,13 @@ func (db *DB) readRaw(ctx context.Context, refs []uint32, mint, maxt int64) (sto
 
 // rawSeries returns, aligned with refs, each series' raw chunks and head
 // samples over [mint, maxt], read from one consistent snapshot.
+//
+// Reads of many series over short windows (alerting, the deploy guard) are
+// dominated by allocation, so everything here is allocated in bulk: the
+// series in one slab, chunk copies in a geometric byte arena, the chunk
+// lists in one slice, and head samples in shared int64/float64 arenas, each
+// series getting a capacity-limited window so that nothing it appends can
+// spill into a neighbour.
 func (db *DB) rawSeries(ctx context.Context, refs []uint32, mint, maxt int64) ([]*series, error) {
 	snap, err := db.snapshot(mint, maxt, true)
 	if err != nil {
@@ -111,42 +120,144 @@ func (db *DB) rawSeries(ctx context.Context, refs []uint32, mint, maxt int64) ([
 	db.series.mu.RLock()
 	by := db.series.byRef
 	db.series.mu.RUnlock()
+	slab := make([]series, len(refs))
 	out := make([]*series, len(refs))
 	for i, r := range refs {
-		out[i] = &series{lset: by[r].lset, mint: mint, maxt: maxt, bucketMs: db.bucket}
+		slab[i] = series{lset: by[r].lset, mint: mint, maxt: maxt, bucketMs: db.bucket}
+		out[i] = &slab[i]
 	}
 	if snap.iter != nil {
+		type found struct {
+			i int
+			c diskChunk
+		}
+		var all []found
+		var arena byteArena
 		err := db.collectChunks(ctx, snap.iter, refs, snap.sealed, mint, maxt, func(i int, start int64, v []byte) {
-			out[i].chunks = append(out[i].chunks, diskChunk{start, v})
+			all = append(all, found{i, diskChunk{start, arena.copy(v)}})
 		})
 		if err = errors.Join(err, snap.iter.Close()); err != nil {
 			return nil, err
 		}
-	}
-	h := db.head
-	for _, b := range snap.buckets {
-		for i, r := range refs {
-			h.mu.RLock()
-			if int(r) < len(b.series) && b.series[r] != nil {
-				s := out[i]
-				s.headTs, s.headVs = b.series[r].samplesIn(s.headTs, s.headVs, mint, maxt)
+		// Distribute into one backing slice: a counting sort by series,
+		// stable, so each series keeps its chunks in time order.
+		if len(all) > 0 {
+			counts := make([]int, len(refs)+1)
+			for _, f := range all {
+				counts[f.i+1]++
 			}
-			h.mu.RUnlock()
+			for i := 1; i <= len(refs); i++ {
+				counts[i] += counts[i-1]
+			}
+			cs := make([]diskChunk, len(all))
+			for i := range refs {
+				lo, hi := counts[i], counts[i+1]
+				if hi > lo {
+					out[i].chunks = cs[lo:lo:hi]
+				}
+			}
+			for _, f := range all {
+				s := out[f.i]
+				s.chunks = append(s.chunks, f.c)
+			}
 		}
+	}
+	if len(snap.buckets) > 0 {
+		// Decoding head streams is the serial part of a wide Select: split
+		// it between two goroutines, joined here.
+		mid := len(refs) / 2
+		if runtime.GOMAXPROCS(0) < 2 || len(refs) < parallelHeadMinSeries {
+			mid = 0
+		}
+		var wg sync.WaitGroup
+		if mid > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db.headSamples(snap.buckets, refs[:mid], out[:mid], mint, maxt)
+			}()
+		}
+		db.headSamples(snap.buckets, refs[mid:], out[mid:], mint, maxt)
+		wg.Wait()
 	}
 	return out, nil
 }
 
+// parallelHeadMinSeries is the number of series from which rawSeries
+// decodes head streams with two goroutines.
+const parallelHeadMinSeries = 512
+
+// headSamples copies the samples of refs in [mint, maxt] from the snapshot's
+// head buckets into out. The head lock is taken per series, so a large read
+// never holds writers back for long.
+func (db *DB) headSamples(buckets []*headBucket, refs []uint32, out []*series, mint, maxt int64) {
+	h := db.head
+	var tsArena []int64
+	var vsArena []float64
+	var scratch []byte
+	for i, r := range refs {
+		s := out[i]
+		h.mu.RLock()
+		n := 0
+		for _, b := range buckets {
+			if int(r) < len(b.series) && b.series[r] != nil {
+				n += b.series[r].maxSamples()
+			}
+		}
+		if n == 0 {
+			h.mu.RUnlock()
+			continue
+		}
+		if cap(tsArena)-len(tsArena) < n {
+			size := max(n, min(2*cap(tsArena), 1<<16), 1<<10)
+			tsArena, vsArena = make([]int64, 0, size), make([]float64, 0, size)
+		}
+		off := len(tsArena)
+		ts, vs := tsArena[off:off:off+n], vsArena[off:off:off+n]
+		for _, b := range buckets {
+			if int(r) < len(b.series) && b.series[r] != nil {
+				ts, vs, scratch = b.series[r].samplesIn(ts, vs, mint, maxt, scratch)
+			}
+		}
+		h.mu.RUnlock()
+		if len(ts) == 0 {
+			continue
+		}
+		s.headTs, s.headVs = ts[:len(ts):len(ts)], vs[:len(vs):len(vs)]
+		// n bounds what the lock-held decode can return, so ts is still
+		// the arena's window; the check only keeps that assumption safe.
+		if len(ts) <= n {
+			tsArena, vsArena = tsArena[:off+len(ts)], vsArena[:off+len(ts)]
+		}
+	}
+}
+
+// byteArena copies Pebble values (valid only until the iterator moves) into
+// blocks that grow geometrically from 4 KiB to 1 MiB, so that a small read
+// allocates little and a large one allocates few times.
+type byteArena struct{ buf []byte }
+
+func (a *byteArena) copy(v []byte) []byte {
+	if len(a.buf)+len(v) > cap(a.buf) {
+		a.buf = make([]byte, 0, max(min(2*cap(a.buf), 1<<20), 4<<10, len(v)))
+	}
+	off := len(a.buf)
+	a.buf = append(a.buf, v...)
+	return a.buf[off:len(a.buf):len(a.buf)]
+}
+
 // collectChunks walks the raw buckets overlapping [mint, maxt] below sealed
-// and calls fn with the index in refs (sorted) and a copy of each chunk.
+// and calls fn with the index in refs (sorted) and each chunk, valid only
+// during the call.
 func (db *DB) collectChunks(ctx context.Context, it *pebble.Iterator, refs []uint32, sealed, mint, maxt int64, fn func(i int, start int64, v []byte)) error {
 	return joinTimeKeys(ctx, it, []byte{byte(keys.KindChunk)}, refs, floorTo(mint, db.bucket), min(sealed-1, maxt), fn)
 }
 
 // joinTimeKeys walks keys laid out as prefix | time (8) | series id (4),
 // for every time in [from, to] that has keys, calling fn with the index in
-// refs (sorted ascending) and a copy of the value of each key whose id is
-// in refs. Within one time, keys are sorted by id, so the walk is a merge
+// refs (sorted ascending) and the value of each key whose id is in refs.
+// The value is Pebble's, valid only during the call: a caller keeping it
+// copies it. Within one time, keys are sorted by id, so the walk is a merge
 // join that steps with Next over dense selections and seeks over sparse
 // ones; between times it seeks to the next time that exists, so sparse or
 // open-ended ranges cost one seek per time with data.
@@ -154,7 +265,6 @@ func joinTimeKeys(ctx context.Context, it *pebble.Iterator, prefix []byte, refs 
 	if len(refs) == 0 || from > to {
 		return nil
 	}
-	var arena []byte
 	pl := len(prefix)
 	klen := pl + 12
 	key := make([]byte, 0, klen)
@@ -194,13 +304,7 @@ func joinTimeKeys(ctx context.Context, it *pebble.Iterator, prefix []byte, refs 
 			case id > refs[i]:
 				i += sort.Search(len(refs)-i, func(j int) bool { return refs[i+j] >= id })
 			default:
-				v := it.Value()
-				if len(arena)+len(v) > cap(arena) {
-					arena = make([]byte, 0, max(1<<20, len(v)))
-				}
-				off := len(arena)
-				arena = append(arena, v...)
-				fn(i, b, arena[off:len(arena):len(arena)])
+				fn(i, b, it.Value())
 				i++
 				valid = it.Next()
 			}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -106,24 +108,16 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 		pts[i] = append(pts[i], outPoint{start: p.Start, lastT: p.LastT, v: pick(p)})
 	}
 	cols := plan.cols
-	var dec chunk.Decoder
-	var derr error
-	var buf []chunk.Point
 	from := lo
 	if res == res1h && w1 > lo {
-		err := db.joinRollups(ctx, res1h, refs, floorTo(lo, res1h.period), min(w1-1, hi), func(i int, p int64, v []byte) {
-			var err error
-			if buf, err = dec.DecodeRollup(v, p, res1h.step, cols, buf[:0]); err != nil {
-				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
-				return
-			}
+		err := db.decodeRollups(ctx, res1h, refs, floorTo(lo, res1h.period), min(w1-1, hi), cols, func(i int, buf []chunk.Point) {
 			for j := range buf {
 				if buf[j].Start >= lo && buf[j].Start <= hi {
 					emit(i, &buf[j])
 				}
 			}
 		})
-		if err = errors.Join(err, derr); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		from = max(from, w1)
@@ -148,13 +142,8 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 		aggs[i].AddPoint(*q)
 	}
 	if w5 > from {
-		err := db.joinRollups(ctx, res5m, refs, floorTo(from, res5m.period), min(w5-1, hi), func(i int, p int64, v []byte) {
-			var err error
-			// Aggregating to 1h merges only the columns the plan reads.
-			if buf, err = dec.DecodeRollup(v, p, res5m.step, cols, buf[:0]); err != nil {
-				derr = errors.Join(derr, fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[i])).lset, p, err))
-				return
-			}
+		// Aggregating to 1h merges only the columns the plan reads.
+		err := db.decodeRollups(ctx, res5m, refs, floorTo(from, res5m.period), min(w5-1, hi), cols, func(i int, buf []chunk.Point) {
 			for j := range buf {
 				if buf[j].Start < from || buf[j].Start > hi {
 					continue
@@ -166,7 +155,7 @@ func (db *DB) readRollups(ctx context.Context, refs []uint32, plan *rollupPlan) 
 				}
 			}
 		})
-		if err = errors.Join(err, derr); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		from = max(from, w5)
@@ -220,6 +209,64 @@ func (db *DB) joinRollups(ctx context.Context, r resolution, refs []uint32, from
 	err = joinTimeKeys(ctx, it, []byte{byte(keys.KindRollup), r.id}, refs, from, to, fn)
 	return errors.Join(err, it.Close())
 }
+
+// rollupChunk is an encoded rollup chunk copied out of Pebble, with the
+// index in refs of its series.
+type rollupChunk struct {
+	i int
+	p int64
+	v []byte
+}
+
+// decodeRollups reads the rollup chunks of refs at resolution r with period
+// start in [from, to] and calls fn with each chunk's decoded points (the
+// columns in cols filled), in time order for each series. A long read is
+// decode-bound, so the chunks are copied out of Pebble first and decoded
+// by two goroutines, one taking the even series and the other the odd, and
+// joined before return: fn is called concurrently, but never for the same
+// series from both, and nothing outlives the call.
+func (db *DB) decodeRollups(ctx context.Context, r resolution, refs []uint32, from, to int64, cols chunk.Columns, fn func(i int, pts []chunk.Point)) error {
+	var list []rollupChunk
+	var arena byteArena
+	err := db.joinRollups(ctx, r, refs, from, to, func(i int, p int64, v []byte) {
+		list = append(list, rollupChunk{i, p, arena.copy(v)})
+	})
+	if err != nil {
+		return err
+	}
+	work := func(part, parts int) error {
+		var dec chunk.Decoder
+		var buf []chunk.Point
+		for _, c := range list {
+			if c.i%parts != part {
+				continue
+			}
+			var err error
+			if buf, err = dec.DecodeRollup(c.v, c.p, r.step, cols, buf[:0]); err != nil {
+				return fmt.Errorf("tsdb: rollup of %s at %d: %w", db.series.get(SeriesRef(refs[c.i])).lset, c.p, err)
+			}
+			fn(c.i, buf)
+		}
+		return nil
+	}
+	if runtime.GOMAXPROCS(0) < 2 || len(refs) < 2 || len(list) < parallelRollupMinChunks {
+		return work(0, 1)
+	}
+	var errB error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errB = work(1, 2)
+	}()
+	errA := work(0, 2)
+	wg.Wait()
+	return errors.Join(errA, errB)
+}
+
+// parallelRollupMinChunks is the number of chunks from which a second
+// goroutine pays for itself.
+const parallelRollupMinChunks = 32
 
 // outPoint is a rollup point reduced to what iteration needs: its bucket
 // start, the time of its last sample, and the value the plan picks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -140,6 +141,26 @@ func TestRollupsMatchRaw(t *testing.T) {
 					t.Fatalf("%s at %dms, point %d: got %+v, want %+v", name, r.step, i, got[i], exp[i])
 				}
 			}
+		}
+	}
+
+	// The two-goroutine decoder of long reads returns, for every series,
+	// exactly what a serial read of that series does.
+	var refs []uint32
+	for name := range want {
+		refs = append(refs, uint32(db.series.lookup(mustParse(t, name).Hash(), mustParse(t, name)).ref))
+	}
+	slices.Sort(refs)
+	par := make([][]chunk.Point, len(refs))
+	err := db.decodeRollups(context.Background(), res5m, refs, math.MinInt64/2, st.Rollup5m-1, chunk.ColAll, func(i int, pts []chunk.Point) {
+		par[i] = append(par[i], pts...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range refs {
+		if exp := storedRollups(t, db, res5m, SeriesRef(r), st.Rollup5m-1); len(exp) < parallelRollupMinChunks || !slices.Equal(par[i], exp) {
+			t.Fatalf("series %d: parallel decode got %d points, serial %d", r, len(par[i]), len(exp))
 		}
 	}
 

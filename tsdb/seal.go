@@ -112,12 +112,12 @@ func (db *DB) writeBucketChunks(b *headBucket) (*pebble.Batch, error) {
 	batch := db.pdb.NewBatch()
 	var ts []int64
 	var vs []float64
-	var key, val []byte
+	var key, val, scratch []byte
 	for ref, c := range b.series {
 		if c == nil {
 			continue
 		}
-		ts, vs = c.samplesIn(ts[:0], vs[:0], math.MinInt64, math.MaxInt64)
+		ts, vs, scratch = c.samplesIn(ts[:0], vs[:0], math.MinInt64, math.MaxInt64, scratch)
 		if len(ts) == 0 {
 			continue
 		}

@@ -24,6 +24,7 @@ type crashLoad struct {
 	sent   atomic.Int64 // lines written to the socket
 	stop   chan struct{}
 	done   chan struct{}
+	once   sync.Once
 }
 
 func startCrashLoad(t *testing.T, w *ward, metric string) *crashLoad {
@@ -64,11 +65,12 @@ func startCrashLoad(t *testing.T, w *ward, metric string) *crashLoad {
 			}
 		}
 	}()
+	t.Cleanup(func() { l.halt() }) // a failed test still stops its sender
 	return l
 }
 
 func (l *crashLoad) halt() int64 {
-	close(l.stop)
+	l.once.Do(func() { close(l.stop) })
 	<-l.done
 	return l.sent.Load()
 }
@@ -198,12 +200,12 @@ func TestCrashRecovery(t *testing.T) {
 	// Sustained ingest with concurrent queries; wait until several flushes are stored.
 	load := startCrashLoad(t, w, "crash.count")
 	var (
-		qmu      sync.Mutex
-		maxSeen  float64
-		qerrs    int
-		qstop    = make(chan struct{})
-		qdone    = make(chan struct{})
-		killedAt atomic.Bool
+		qmu     sync.Mutex
+		maxSeen float64
+		qerrs   int
+		qstop   = make(chan struct{})
+		qdone   = make(chan struct{})
+		killed  atomic.Bool
 	)
 	go func() {
 		defer close(qdone)
@@ -215,7 +217,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			v, ok, err := w.scalar("crash_count")
 			qmu.Lock()
-			if err != nil && !killedAt.Load() {
+			if err != nil && !killed.Load() {
 				qerrs++
 			}
 			if ok && err == nil && v > maxSeen {
@@ -233,7 +235,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Record every sample visible, then kill mid-stream.
 	at := float64(time.Now().UnixMilli()) / 1000
 	before := w.samples(t, "crash_count[10m]", at)
-	killedAt.Store(true)
+	killed.Store(true)
 	w.kill()
 	sent := load.halt()
 	close(qstop)

@@ -101,7 +101,7 @@ func TestRulesEndToEnd(t *testing.T) {
 	mustSend(t, w, "e2e.errors:50|g")
 	w.waitCheck("ErrorsHigh", "CRITICAL")
 	waitFor(t, 30*time.Second, "webhook firing", func() (bool, string) {
-		return len(hook.find("ErrorsHigh", "firing")) > 0, fmt.Sprint(len(hook.msgs))
+		return len(hook.find("ErrorsHigh", "firing")) > 0, "no firing payload yet"
 	})
 	m := hook.find("ErrorsHigh", "firing")[0]
 	if m["version"] != "4" || m["receiver"] != "hook" {

@@ -38,6 +38,9 @@ func startWardWide(t *testing.T, dataDir string, extra ...string) *ward {
 			t.Logf("ward log:\n%s", w.log.String())
 		}
 	})
+	if l := w.log.String(); !strings.Contains(l, fmt.Sprintf("addr=[::]:%d", port)) && !strings.Contains(l, fmt.Sprintf("addr=0.0.0.0:%d", port)) {
+		t.Fatalf("ward does not listen on every interface:\n%s", l)
+	}
 	return w
 }
 

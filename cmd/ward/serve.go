@@ -50,9 +50,10 @@ type serveCmd struct {
 	ExternalURL     string   `help:"Ward's URL as users reach it, used in notifications." placeholder:"URL"`
 	LogLevel        string   `help:"Log level." enum:"debug,info,warn,error" default:"info"`
 
-	RemoteWriteURL      []string `name:"remote-write-url" help:"Also send every flush to this Prometheus remote-write endpoint (repeatable), through an on-disk queue." placeholder:"URL"`
-	RemoteQueueMaxBytes int64    `help:"Bound of each remote-write queue on disk, in bytes; past it the oldest requests are dropped." default:"1073741824"`
-	QueryURL            string   `name:"query-url" help:"Prometheus-compatible endpoint (e.g. a VictoriaMetrics cluster's vmselect) that rules and the guard query instead of local storage." placeholder:"URL"`
+	RemoteWriteURL      []string          `name:"remote-write-url" help:"Also send every flush to this Prometheus remote-write endpoint (repeatable), through an on-disk queue." placeholder:"URL"`
+	RemoteQueueMaxBytes int64             `help:"Bound of each remote-write queue on disk, in bytes; past it the oldest requests are dropped." default:"1073741824"`
+	RemoteWriteLabel    map[string]string `name:"remote-write-label" help:"Label added to every series sent to the remote-write URLs (repeatable), e.g. instance=ward-1 to keep nodes apart." placeholder:"NAME=VALUE"`
+	QueryURL            string            `name:"query-url" help:"Prometheus-compatible endpoint (e.g. a VictoriaMetrics cluster's vmselect) that rules and the guard query instead of local storage." placeholder:"URL"`
 
 	configFile string // the global --config, for sections that are not flags
 }
@@ -93,6 +94,7 @@ func (c *serveCmd) Run(ctx context.Context) error {
 	}
 	opts.RemoteWriteURLs = c.RemoteWriteURL
 	opts.RemoteQueueMaxBytes = c.RemoteQueueMaxBytes
+	opts.RemoteWriteLabels = c.RemoteWriteLabel
 	opts.QueryURL = c.QueryURL
 	return daemon.Run(ctx, opts)
 }

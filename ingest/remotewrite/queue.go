@@ -42,11 +42,12 @@ type segMeta struct {
 	enqueued int64 // Unix ms
 }
 
-// queue is a bounded FIFO of encoded requests over a Store. It is safe for one writer
-// (the sink) and one reader (the sender) at a time.
+// queue is a bounded FIFO of encoded requests over a Store. It is safe for concurrent
+// use: pushes are serialised so that the index stays in sequence order.
 type queue struct {
 	store    Store
 	maxBytes int64
+	pushMu   sync.Mutex
 
 	mu    sync.Mutex
 	segs  []segMeta // oldest first
@@ -82,6 +83,8 @@ func (q *queue) push(body []byte, now time.Time) (dropped int, droppedBytes int6
 	if size > q.maxBytes {
 		return 1, size, nil
 	}
+	q.pushMu.Lock()
+	defer q.pushMu.Unlock()
 	q.mu.Lock()
 	seq := q.next
 	q.next++

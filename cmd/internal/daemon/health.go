@@ -20,10 +20,9 @@ import (
 type storageHealth struct {
 	log *slog.Logger
 
-	mu        sync.Mutex
-	err       error     // the last flush's error; nil when it succeeded
-	since     time.Time // when the current run of failures began
-	failStart *metrics.Gauge
+	mu    sync.Mutex
+	err   error     // the last flush's error; nil when it succeeded
+	since time.Time // when the current run of failures began
 }
 
 func newStorageHealth(log *slog.Logger, set *metrics.Set) *storageHealth {

@@ -39,7 +39,7 @@ func newRemote(o Options, db *tsdb.DB, set *metrics.Set) (*remoteParts, error) {
 	rp := &remoteParts{log: o.Logger.With("component", "remote-write")}
 	ext := labels.FromMap(o.RemoteWriteLabels)
 	if err := ext.Validate(func(l labels.Label) error {
-		if !model.LabelName(l.Name).IsValid() || l.Name == labels.MetricName {
+		if !model.LegacyValidation.IsValidLabelName(l.Name) || l.Name == model.MetricNameLabel {
 			return fmt.Errorf("--remote-write-label: %q is not a valid label name", l.Name)
 		}
 		return nil

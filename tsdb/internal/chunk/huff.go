@@ -167,8 +167,17 @@ func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 		if k >= 1 {
 			lead = 1 << (k - 1)
 		}
+		// The bits are read with the inlined take while the accumulator
+		// holds enough; readBits handles refills past the end and overrun.
 		for i := range out {
-			out[i] = lead | r.readBits(eb)
+			if r.nacc < eb {
+				r.refill()
+				if r.nacc < eb {
+					out[i] = lead | r.readBits(eb)
+					continue
+				}
+			}
+			out[i] = lead | r.take(eb)
 		}
 		return !r.overrun
 	}

@@ -250,10 +250,8 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 		p += w
 		// fromDecimal, with the exponent's branch and power hoisted.
 		p10 := pow10[max(e, -e)]
-		conv := func(m int64) float64 { return float64(m) * p10 }
-		if e < 0 {
-			conv = func(m int64) float64 { return float64(m) / p10 }
-		}
+		div := e < 0
+		conv := func(m int64) float64 { return decConv(m, p10, div) }
 		if cols&(ColMax|ColMin|ColSum) != 0 {
 			cols |= ColLast // derived columns need last
 		}
@@ -337,4 +335,13 @@ func (d *Decoder) DecodeRollup(src []byte, base, res int64, cols Columns, ps []P
 		return ps[:off], fmt.Errorf("%w: rollup value mode %d", ErrCorrupt, mode)
 	}
 	return ps, nil
+}
+
+// decConv is fromDecimal with the exponent's sign and power hoisted by the
+// caller; it inlines, and its branch is the same for a whole column.
+func decConv(m int64, p10 float64, div bool) float64 {
+	if div {
+		return float64(m) / p10
+	}
+	return float64(m) * p10
 }

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"math"
+	"slices"
 )
 
 // Stream is the append-only in-memory encoding of the head: timestamps as
@@ -131,12 +132,19 @@ func readDoD(r *bitReader) int64 {
 
 // Decode appends the samples with mint <= t <= maxt to ts and vs.
 func (s *Stream) Decode(ts []int64, vs []float64, mint, maxt int64) ([]int64, []float64) {
+	ts, vs, _ = s.DecodeBuf(ts, vs, mint, maxt, nil)
+	return ts, vs
+}
+
+// DecodeBuf is Decode with a scratch buffer for the snapshot of the
+// encoded bytes, returned for reuse: a read of many series decodes them all
+// with one buffer instead of one allocation each.
+func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch []byte) ([]int64, []float64, []byte) {
 	if s.n == 0 || s.tPrev < mint || s.t0 > maxt {
-		return ts, vs
+		return ts, vs, scratch
 	}
 	// Snapshot the pending accumulator bits without disturbing the writer.
-	buf := make([]byte, len(s.w.buf), len(s.w.buf)+8)
-	copy(buf, s.w.buf)
+	buf := append(scratch[:0], s.w.buf...)
 	acc, nacc := s.w.acc, s.w.nacc
 	for nacc > 0 {
 		buf = append(buf, byte(acc>>56))
@@ -148,6 +156,10 @@ func (s *Stream) Decode(ts []int64, vs []float64, mint, maxt int64) ([]int64, []
 		}
 	}
 	r := newBitReader(buf)
+	if mint <= s.t0 && maxt >= s.tPrev {
+		// The whole stream is wanted: size the output once.
+		ts, vs = slices.Grow(ts, int(s.n)), slices.Grow(vs, int(s.n))
+	}
 	bits := r.readBits(64)
 	t, d := s.t0, int64(0)
 	lead, trail := uint(0), uint(0)
@@ -182,5 +194,5 @@ func (s *Stream) Decode(ts []int64, vs []float64, mint, maxt int64) ([]int64, []
 			}
 		}
 	}
-	return ts, vs
+	return ts, vs, buf
 }
