@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -70,6 +71,13 @@ type DB struct {
 	maintMu  sync.Mutex // serialises rollups, retention and imports' rollup marks
 	rollup   *rollupState
 	retained retentionState
+
+	// walDropped is the WAL sequence below which every record is deleted
+	// (written by seals and checkpoints, read by the background job);
+	// walCompacted the value of walDropped at the last compaction of the
+	// deleted records, guarded by maintMu.
+	walDropped   atomic.Uint64
+	walCompacted uint64
 }
 
 var _ storage.Queryable = (*DB)(nil)
@@ -142,6 +150,12 @@ func pebbleOptions(o *Options) *pebble.Options {
 		LBaseMaxBytes:               64 << 20,
 		CacheSize:                   o.CacheSize,
 		Logger:                      quietLogger{},
+		// Obsolete log files are deleted, not kept for reuse (see
+		// walDeleter), and the manifest is rewritten from a snapshot once
+		// it reaches 16 MiB instead of Pebble's 128 MiB: neither grows with
+		// the data kept.
+		Cleaner:             walDeleter{},
+		MaxManifestFileSize: 16 << 20,
 	}
 	po.EnsureDefaults()
 	return po
@@ -319,6 +333,9 @@ func (db *DB) Close() error {
 	db.bgCancel()
 	db.bgWG.Wait()
 	err := db.checkpoint()
+	if err == nil {
+		err = db.compactOnClose()
+	}
 	db.m.unregister()
 	return errors.Join(err, db.pdb.Close())
 }

@@ -7,15 +7,17 @@ import (
 // dbMetrics are the DB's self-observation series, registered in the
 // caller's set. Gauges are computed at scrape time from Stats.
 type dbMetrics struct {
-	set           *metrics.Set
-	names         []string
-	appended      *metrics.Counter
-	rejected      *metrics.Counter
-	sealedBuckets *metrics.Counter
-	rollupChunks  *metrics.Counter
-	retentionRuns *metrics.Counter
-	bgErrors      *metrics.Counter
-	imported      *metrics.Counter
+	set            *metrics.Set
+	names          []string
+	appended       *metrics.Counter
+	rejected       *metrics.Counter
+	sealedBuckets  *metrics.Counter
+	rollupChunks   *metrics.Counter
+	retentionRuns  *metrics.Counter
+	bgErrors       *metrics.Counter
+	imported       *metrics.Counter
+	compactions    *metrics.Counter
+	walCompactions *metrics.Counter
 }
 
 func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
@@ -35,6 +37,8 @@ func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
 	m.retentionRuns = counter("ward_tsdb_retention_runs_total")
 	m.bgErrors = counter("ward_tsdb_background_errors_total")
 	m.imported = counter("ward_tsdb_samples_imported_total")
+	m.compactions = counter("ward_tsdb_compactions_total")
+	m.walCompactions = counter("ward_tsdb_wal_compactions_total")
 	gauge("ward_tsdb_series", func() float64 { return float64(db.series.len()) })
 	gauge("ward_tsdb_head_samples", func() float64 {
 		db.head.mu.RLock()

@@ -83,6 +83,10 @@ type Options struct {
 	// Logger receives background errors. Nil discards them (they are still
 	// counted in ward_tsdb_background_errors_total).
 	Logger *slog.Logger
+
+	// walCompactBytes overrides walCompactThreshold in tests, which cannot
+	// write tens of MB of WAL records quickly.
+	walCompactBytes uint64
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.

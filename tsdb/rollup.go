@@ -114,7 +114,10 @@ func (db *DB) maintain(ctx context.Context) error {
 	if err := db.rollupPending(ctx); err != nil {
 		return err
 	}
-	return db.enforceRetention(ctx)
+	if err := db.enforceRetention(ctx); err != nil {
+		return err
+	}
+	return db.compactDeletedWAL(ctx)
 }
 
 // rollupPending advances both watermarks as far as sealed data allows.

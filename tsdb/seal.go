@@ -88,6 +88,7 @@ func (db *DB) sealBucket(b *headBucket, walBound uint64, maxT int64) error {
 	if err := batch.Commit(db.wo); err != nil {
 		return fmt.Errorf("tsdb: seal bucket %d: %w", b.start, err)
 	}
+	db.walDropped.Store(walBound)
 	h := db.head
 	h.mu.Lock()
 	for i, o := range h.buckets {
@@ -151,6 +152,13 @@ func (db *DB) checkpoint() error {
 	batch := db.pdb.NewBatch()
 	for _, b := range h.buckets {
 		starts = binary.AppendVarint(starts, b.start)
+		if b.firstSeq == 0 {
+			// Loaded from the last checkpoint and untouched since (every
+			// later change comes with a WAL sequence): its chunks are
+			// already stored, and writing them again would only leave a
+			// second copy for compaction to drop.
+			continue
+		}
 		if batch.Len() > 0 {
 			if err := batch.Commit(pebble.NoSync); err != nil {
 				errs = append(errs, err)
@@ -173,6 +181,7 @@ func (db *DB) checkpoint() error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tsdb: checkpoint head: %w", err)
 	}
+	db.walDropped.Store(db.walSeq)
 	return nil
 }
 
@@ -221,6 +230,7 @@ func (db *DB) loadHead() error {
 			return fmt.Errorf("%w: wal next %x", keys.ErrCorrupt, next)
 		}
 		db.walSeq = v
+		db.walDropped.Store(v)
 	}
 	it, err := db.pdb.NewIter(&pebble.IterOptions{
 		LowerBound: []byte{byte(keys.KindWAL)},

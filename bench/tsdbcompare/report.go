@@ -39,6 +39,10 @@ func (rp *report) figures() []figure {
 	}
 	return []figure{
 		{"bytes_per_sample", perSample, 3},
+		{"bytes_per_sample_after_close_without_compact", func(r result) (float64, bool) {
+			v, ok := r.Extra[extraDuAfterClose]
+			return v / float64(r.Appended), ok && r.Appended > 0
+		}, 3},
 		{"bytes_per_sample_apparent", func(r result) (float64, bool) {
 			return float64(r.Disk.Apparent) / float64(r.Appended), r.Appended > 0
 		}, 3},

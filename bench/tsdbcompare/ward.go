@@ -96,8 +96,10 @@ type maintainer interface {
 	Maintain(ctx context.Context) error
 }
 
-// finalize brings the rollups up to date and closes, which seals the open
-// buckets, then compacts the closed Pebble store fully (see compactPebble).
+// finalize brings the rollups up to date and closes (Close checkpoints the
+// head and compacts the WAL range), measures the closed directory — what a
+// user finds after stopping Ward — then opens it again and calls Ward's
+// Compact, its counterpart of the peers' forced compactions, and closes.
 func (w *wardEngine) finalize(r *result) error {
 	if err := wardMaintain(w.db, r); err != nil {
 		return err
@@ -120,9 +122,21 @@ func (w *wardEngine) finalize(r *result) error {
 	if err != nil {
 		return err
 	}
-	r.Extra["ward_du_before_pebble_compaction_bytes"] = float64(closed.Bytes)
-	return compactPebble(w.dir)
+	r.Extra[extraDuAfterClose] = float64(closed.Bytes)
+	if err := w.reopen(); err != nil {
+		return fmt.Errorf("reopen to compact: %w", err)
+	}
+	start := time.Now()
+	err = w.db.Compact(context.Background())
+	r.Extra["ward_compact_seconds"] = time.Since(start).Seconds()
+	err = errors.Join(err, w.db.Close())
+	w.db = nil
+	return err
 }
+
+// extraDuAfterClose is the detail holding du of Ward's directory right
+// after Close, before Compact.
+const extraDuAfterClose = "du_after_close_bytes"
 
 // wardMaintain waits for the background sealer to catch up with the
 // appends (it seals buckets asynchronously, and rollups are computed from
