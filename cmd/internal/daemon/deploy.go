@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -70,27 +67,17 @@ func guardSpec(globs []string) (*deploy.Spec, error) {
 func guardRunners(o Options, g *deploy.Guard) []runner {
 	return []runner{
 		{"guard", g.Run},
-		{"guard-sighup", func(ctx context.Context) error {
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-hup:
-					spec, err := guardSpec(o.RuleGlobs)
-					if err == nil {
-						err = g.Reload(spec)
-					}
-					if err != nil {
-						o.Logger.Error("guard reload on SIGHUP rejected; previous guard rules keep running", "err", err)
-					} else {
-						o.Logger.Info("guard rules reloaded on SIGHUP", "metrics", len(spec.Metrics))
-					}
-				}
+		sighupRunner("guard-sighup", func() {
+			spec, err := guardSpec(o.RuleGlobs)
+			if err == nil {
+				err = g.Reload(spec)
 			}
-		}},
+			if err != nil {
+				o.Logger.Error("guard reload on SIGHUP rejected; previous guard rules keep running", "err", err)
+			} else {
+				o.Logger.Info("guard rules reloaded on SIGHUP", "metrics", len(spec.Metrics))
+			}
+		}),
 	}
 }
 

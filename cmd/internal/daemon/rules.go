@@ -74,24 +74,32 @@ func (a *alerting) runners(o Options) []runner {
 	return []runner{
 		{"rules", a.manager.Run},
 		{"notify", a.notifier.Run},
-		{"sighup", func(ctx context.Context) error {
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-hup:
-					if err := a.manager.Reload(); err != nil {
-						o.Logger.Error("reload on SIGHUP rejected; previous rules keep running", "err", err)
-					} else {
-						o.Logger.Info("rules reloaded on SIGHUP")
-					}
-				}
+		sighupRunner("sighup", func() {
+			if err := a.manager.Reload(); err != nil {
+				o.Logger.Error("reload on SIGHUP rejected; previous rules keep running", "err", err)
+			} else {
+				o.Logger.Info("rules reloaded on SIGHUP")
 			}
-		}},
+		}),
 	}
+}
+
+// sighupRunner calls reload on every SIGHUP until its context ends; rules and the guard
+// each have one, so a SIGHUP reloads both.
+func sighupRunner(name string, reload func()) runner {
+	return runner{name, func(ctx context.Context) error {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-hup:
+				reload()
+			}
+		}
+	}}
 }
 
 // notifyConfig reads the `notify:` section of the config file (receivers).
