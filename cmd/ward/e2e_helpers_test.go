@@ -133,27 +133,36 @@ func (w *ward) start() {
 	args := append([]string{"serve", "--data", w.dataDir, "--http", w.http, "--statsd", w.statsd,
 		"--memcache", w.memcache, "--flush-interval", "1s", "--log-level", "debug"}, w.extra...)
 	w.cmd = exec.Command(wardBinary(t), args...)
-	w.log = &syncBuffer{}
-	w.cmd.Stdout = w.log
-	w.cmd.Stderr = w.log
-	if err := w.cmd.Start(); err != nil {
+	w.log, w.done = startAndWait(t, w.cmd, "ward", "http://"+w.http+"/-/ready")
+}
+
+// startAndWait starts cmd with its output in a buffer, waits in the background for it to
+// exit, and polls healthURL until it answers 200 (failing the test if cmd exits first).
+func startAndWait(t *testing.T, cmd *exec.Cmd, name, healthURL string) (*syncBuffer, chan error) {
+	t.Helper()
+	log := &syncBuffer{}
+	cmd.Stdout = log
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	w.done = make(chan error, 1)
-	go func() { w.done <- w.cmd.Wait() }()
-	waitFor(t, 60*time.Second, "ward ready", func() (bool, string) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, 60*time.Second, name+" ready", func() (bool, string) {
 		select {
-		case err := <-w.done:
-			t.Fatalf("ward exited early: %v\n%s", err, w.log.String())
+		case err := <-done:
+			done <- err // keep it for the owner's stop or cleanup
+			t.Fatalf("%s exited early: %v\n%s", name, err, log.String())
 		default:
 		}
-		resp, err := http.Get("http://" + w.http + "/-/ready")
+		resp, err := http.Get(healthURL)
 		if err != nil {
 			return false, err.Error()
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200, resp.Status
 	})
+	return log, done
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -92,27 +92,7 @@ func (v *victoriaMetrics) start() {
 		// so the count below checks that nothing is lost, not how often it arrived.
 		"-dedup.minScrapeInterval=1ms",
 	)
-	v.log = &syncBuffer{}
-	v.cmd.Stdout = v.log
-	v.cmd.Stderr = v.log
-	if err := v.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	v.done = make(chan error, 1)
-	go func() { v.done <- v.cmd.Wait() }()
-	waitFor(t, 60*time.Second, "victoria-metrics healthy", func() (bool, string) {
-		select {
-		case err := <-v.done:
-			t.Fatalf("victoria-metrics exited early: %v\n%s", err, v.log.String())
-		default:
-		}
-		resp, err := http.Get("http://" + v.addr + "/health")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, resp.Status
-	})
+	v.log, v.done = startAndWait(t, v.cmd, "victoria-metrics", "http://"+v.addr+"/health")
 }
 
 // stop ends VictoriaMetrics by its PID with SIGTERM (it flushes its buffers on the
