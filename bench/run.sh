@@ -5,13 +5,14 @@
 #
 #   bench/run.sh                         # full: about 30-40 minutes on 2 cores
 #   bench/run.sh --quick                 # smoke: a few minutes, RESULTS.md untouched
-#   BENCH_SECTIONS="statsd" bench/run.sh # some sections only: go, statsd, tsdb
+#   BENCH_SECTIONS="statsd" bench/run.sh # some sections only: go, statsd, tsdb, stream
 #   BENCHTIME=1s bench/run.sh            # benchtime of the Go micro-benchmarks
 #
 # Sections:
 #   go      go test -bench over every package of Ward's module that has benchmarks
 #   statsd  statsd ingest over UDP: Ward vs statsd_exporter vs Etsy statsd (bench/statsd)
 #   tsdb    storage: Ward vs Prometheus TSDB vs VictoriaMetrics (bench/tsdbcompare, when present)
+#   stream  500 websocket clients x 10 expressions of `ward serve` (bench/wsload): CPU, push p99
 # The side-by-side runs want a quiet machine: run them when nothing else is compiling.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +21,11 @@ quick=0
 for a in "$@"; do
   case "$a" in
     --quick|-quick) quick=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
   esac
 done
-sections=" ${BENCH_SECTIONS:-go statsd tsdb} "
+sections=" ${BENCH_SECTIONS:-go statsd tsdb stream} "
 if [ "$quick" = 1 ]; then benchtime="${BENCHTIME:-1x}"; else benchtime="${BENCHTIME:-200ms}"; fi
 work=bench/.work
 mkdir -p "$work/bin"
@@ -68,6 +69,19 @@ if has tsdb && [ -d bench/tsdbcompare ]; then
     (cd bench/tsdbcompare && timeout 30m go run . -quick) || failed+=(tsdbcompare)
   else
     (cd bench/tsdbcompare && timeout 90m go run . -out ../RESULTS.md) || failed+=(tsdbcompare)
+  fi
+fi
+
+if has stream; then
+  echo "== websocket push through ward serve (bench/wsload)"
+  if go build -o "$work/bin/wsload" ./bench/wsload; then
+    if [ "$quick" = 1 ]; then
+      timeout 5m "$work/bin/wsload" -ward bin/ward -duration 10s || failed+=(stream)
+    else
+      timeout 10m "$work/bin/wsload" -ward bin/ward -duration 60s -results bench/RESULTS.md || failed+=(stream)
+    fi
+  else
+    failed+=(stream)
   fi
 fi
 

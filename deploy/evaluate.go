@@ -109,6 +109,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 		}
 		v.SRM = srm
 	}
+	for i := range results {
+		results[i].CanaryQuery, results[i].BaselineQuery = graphQueries(s.Metrics[i], d, window, s.Interval)
+	}
 	v.Metrics = results
 	v.Decision, v.Score, v.Reason = Decide(v.Metrics, v.SRM, s.Confidence, s.PassScore, s.MarginalScore)
 	if d.Phase == PhaseRolledBack {

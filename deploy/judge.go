@@ -51,6 +51,12 @@ type MetricResult struct {
 	EffectHi   Num     `json:"effect_hi"`
 	Verdict    Outcome `json:"verdict"`
 	Reason     string  `json:"reason"`
+	// CanaryQuery and BaselineQuery are PromQL for graphing the two sides over time
+	// (query_range-ready: $window is the guard interval); for before/after comparisons
+	// the baseline is the same expression shifted back with offset. Additive: clients
+	// that only read the verdict ignore them.
+	CanaryQuery   string `json:"canary_query,omitempty"`
+	BaselineQuery string `json:"baseline_query,omitempty"`
 
 	// material reports an effect beyond the tolerance in the bad direction: with a
 	// significant p-value (after correction) it fails the metric.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -219,6 +220,11 @@ func TestUIInBrowser(t *testing.T) {
       - alert: UIErrors
         expr: ui_errors
         crit: "> 10"
+guard:
+  interval: 1s
+  metrics:
+    - name: requests
+      expr: sum(increase(ui_req{$selector}[$window]))
 `)
 	w := startWard(t, filepath.Join(dir, "data"), "--rules", rulesFile)
 	base := "http://" + w.http
@@ -359,6 +365,13 @@ func TestUIInBrowser(t *testing.T) {
 
 	t.Run("deploys and markers", func(t *testing.T) {
 		b.t = t
+		// The canary host c and the baseline host b count requests; two rounds give
+		// both counters an increase.
+		mustSend(t, w, "ui.req:5|c|#host:c", "ui.req:20|c|#host:b")
+		w.waitValue(`ui_req{host="b"}`, 20)
+		mustSend(t, w, "ui.req:3|c|#host:c", "ui.req:30|c|#host:b")
+		w.waitValue(`ui_req{host="b"}`, 50)
+		w.waitValue(`ui_req{host="c"}`, 8)
 		code, body := httpDo(t, "POST", base+"/api/v1/deploys", `{"release":"v9.9.9","author":"ui","canary":"host=\"c\"","baseline":"host=\"b\""}`)
 		if code == 404 {
 			t.Skip("no deploys API in this build")
@@ -366,6 +379,12 @@ func TestUIInBrowser(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("register deploy: %d %s", code, body)
 		}
+		// A deploy younger than a second is not judged yet: wait for a verdict that
+		// lists the watched metric with its graph queries.
+		waitFor(t, 20*time.Second, "verdict with graph queries", func() (bool, string) {
+			_, body := httpDo(t, "GET", base+"/guard?release=v9.9.9&status=200", "")
+			return strings.Contains(string(body), `"canary_query"`), string(body)
+		})
 		b.open(base, "#/deploys")
 		b.waitJS("deploy listed", `document.querySelectorAll('#deploy-list tbody tr').length === 1 && document.querySelectorAll('#deploy-timeline .tick').length === 1`)
 		b.waitJS("verdict shown", `!!document.querySelector('#guard-verdict .badge')`)
@@ -378,6 +397,89 @@ func TestUIInBrowser(t *testing.T) {
 		b.eval(`document.querySelector('#guard-verdict').textContent`, &verdict)
 		if strings.Contains(verdict, "null") || strings.Contains(verdict, "undefined") {
 			t.Errorf("verdict renders a missing value: %q", verdict)
+		}
+
+		// The watched metric's graph: canary against baseline, each line what the
+		// API's query_range answers for the verdict's queries over the range the graph
+		// asked for.
+		type graph struct {
+			Names   []string
+			Last    []float64
+			Exprs   []string
+			Start   float64
+			End     float64
+			Step    float64
+			Markers []string
+		}
+		readGraph := func() graph {
+			t.Helper()
+			b.waitJS("deploy graph loaded", `document.querySelector('#deploy-graphs .chart[data-metric="requests"]')?.dataset.state === "ok"`)
+			var g graph
+			b.eval(`(() => {
+				const c = W.charts.find(c => c.el.dataset.metric === "requests");
+				return {
+					Names: c.names,
+					Last: c.ys.map(col => col.filter(v => v !== null).pop()),
+					Exprs: c.opts.queries.map(q => q.expr),
+					Start: c.asked.start, End: c.asked.end, Step: c.asked.step,
+					Markers: c.markers.map(m => m.text),
+				};
+			})()`, &g)
+			if len(g.Names) != 2 || g.Names[0] != "canary" || g.Names[1] != "baseline" || len(g.Last) != 2 || len(g.Exprs) != 2 {
+				t.Fatalf("deploy graph series %q (last %v, queries %q), want canary and baseline", g.Names, g.Last, g.Exprs)
+			}
+			return g
+		}
+		// apiLast is the last value query_range answers for the graph's i-th query.
+		apiLast := func(g graph, i int) float64 {
+			t.Helper()
+			r, err := w.get("/api/v1/query_range", "query", g.Exprs[i],
+				"start", strconv.FormatFloat(g.Start, 'f', 3, 64), "end", strconv.FormatFloat(g.End, 'f', 3, 64),
+				"step", strconv.FormatFloat(g.Step, 'f', -1, 64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Result) != 1 || len(r.Result[0].Values) == 0 {
+				t.Fatalf("query_range %q: %+v, want one series", g.Exprs[i], r)
+			}
+			vals := r.Result[0].Values
+			s, _ := vals[len(vals)-1][1].(string)
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		g := readGraph()
+		for i, want := range []string{`host="c"`, `host="b"`} {
+			if !strings.Contains(g.Exprs[i], want) || !strings.Contains(g.Exprs[i], "ui_req") {
+				t.Errorf("%s query %q, want ui_req on %s", g.Names[i], g.Exprs[i], want)
+			}
+		}
+		// A flush that lands between the graph's query and ours adds a point inside the
+		// range (the daemon keeps writing the counters): then the graph loads again.
+		var mismatch string
+		for attempt := 0; attempt < 3; attempt++ {
+			mismatch = ""
+			for i := range g.Exprs {
+				if api := apiLast(g, i); g.Last[i] != api {
+					mismatch += fmt.Sprintf("%s line ends at %v, the API says %v for %q; ", g.Names[i], g.Last[i], api, g.Exprs[i])
+				}
+			}
+			if mismatch == "" {
+				break
+			}
+			b.eval(`W.charts.find(c => c.el.dataset.metric === "requests").load(), true`, nil)
+			g = readGraph()
+		}
+		if mismatch != "" {
+			t.Error(mismatch)
+		}
+		if g.Last[0] == g.Last[1] {
+			t.Errorf("canary and baseline both end at %v; the data differ (3 against 30 in the last round)", g.Last[0])
+		}
+		if len(g.Markers) != 1 || !strings.Contains(g.Markers[0], "v9.9.9") {
+			t.Errorf("deploy graph markers %q, want the deploy v9.9.9", g.Markers)
 		}
 		// Every graph draws the deploy as a marker.
 		b.open(base, "#/explore?expr=ui_gauge&range=15m")

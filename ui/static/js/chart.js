@@ -1,5 +1,6 @@
-// chart.js: a graph of one PromQL expression over a time range, drawn with uPlot:
-// legend, tooltips, deploy markers, and live mode fed by the websocket.
+// chart.js: a graph of one PromQL expression (or of several labelled ones, such as a
+// canary against its baseline) over a time range, drawn with uPlot: legend, tooltips,
+// deploy markers, and live mode fed by the websocket.
 "use strict";
 (function () {
   const palette = ["#5aa9ff", "#2fb36b", "#e0a106", "#e5484d", "#a06cd5", "#35c2c1", "#f28c28",
@@ -66,7 +67,10 @@
   }
 
   class Chart {
-    // opts: {expr, range: {start, end, step} in ms (end null = now), live, height, onError}
+    // opts: {expr, range: {start, end, length} in ms (end null = the last length ms
+    // up to now), live, height, onError}. Instead of expr, queries: [{expr, label}]
+    // draws several expressions in one graph, each series named by its query's label
+    // (live mode follows a single expr only).
     constructor(el, opts) {
       this.el = el;
       this.opts = opts;
@@ -78,7 +82,7 @@
       this.u = null;
       this.unsub = null;
       el.classList.add("chart");
-      el.dataset.expr = opts.expr;
+      el.dataset.expr = opts.expr || (opts.queries || []).map((q) => q.expr).join("\n");
       this.ro = new ResizeObserver(() => this.u && this.u.setSize(this.size()));
       this.ro.observe(el);
       W.charts.push(this);
@@ -95,10 +99,12 @@
       const start = r.end ? r.start : end - r.length;
       const step = Math.max(1, Math.round((end - start) / 1000 / 300)); // ~300 points
       this.window = end - start;
+      // The exact range asked for, so a caller (or a test) can ask the API the same.
+      this.asked = { start: start / 1000, end: end / 1000, step };
       this.el.dataset.state = "loading";
       try {
         const [d, marks] = await Promise.all([
-          W.api("/api/v1/query_range?" + W.qs({ query: this.opts.expr, start: start / 1000, end: end / 1000, step })),
+          this.fetch(start / 1000, end / 1000, step),
           W.annotations(start, end),
         ]);
         this.markers = marks;
@@ -109,7 +115,22 @@
         this.fail(e);
         return;
       }
-      if (this.opts.live && !r.end) this.follow();
+      if (this.opts.live && !r.end && this.opts.expr) this.follow();
+    }
+
+    // fetch runs the range query, or each labelled query, into one matrix whose series
+    // carry their display name: the label alone when its query gave one series.
+    async fetch(startS, endS, step) {
+      const get = (expr) => W.api("/api/v1/query_range?" + W.qs({ query: expr, start: startS, end: endS, step }));
+      if (!this.opts.queries) return get(this.opts.expr);
+      const parts = await Promise.all(this.opts.queries.map((q) => get(q.expr)));
+      const result = [];
+      parts.forEach((d, i) => {
+        const label = this.opts.queries[i].label;
+        const rs = d.resultType === "matrix" ? d.result || [] : [];
+        for (const s of rs) result.push({ metric: s.metric, values: s.values, name: rs.length === 1 ? label : `${label} ${W.seriesName(s.metric)}` });
+      });
+      return { resultType: "matrix", result };
     }
 
     fail(e) {
@@ -129,8 +150,8 @@
       this.xs = [...ts].sort((a, b) => a - b);
       const at = new Map(this.xs.map((t, i) => [t, i]));
       this.ys = result.map((s, i) => {
-        this.keys.set(seriesKey(s.metric), i);
-        this.names.push(W.seriesName(s.metric));
+        this.keys.set(s.name || seriesKey(s.metric), i);
+        this.names.push(s.name || W.seriesName(s.metric));
         const col = new Array(this.xs.length).fill(null);
         for (const [t, v] of s.values) col[at.get(+t)] = parseFloat(v);
         return col;

@@ -1,5 +1,7 @@
 // deploys.js: the deploy timeline and, per deploy, the guard's verdict table with each
-// watched metric's canary and baseline values.
+// watched metric's canary and baseline values, and a graph per watched metric of the
+// canary against its baseline (the verdict's canary_query and baseline_query) over the
+// deploy's window, with the deploy drawn as a marker.
 "use strict";
 (function () {
   W.pages.deploys = async function (root, route) {
@@ -31,14 +33,54 @@
 
     const box = W.el("div", { id: "guard-verdict" });
     root.append(W.el("h2", {}, `Guard verdict: ${sel}`), box);
+    const charts = [];
     try {
       // /guard answers 409 (roll back) and 503 (wait) with a verdict too.
-      renderVerdict(box, await W.api("/guard?" + W.qs({ release: sel }), { accept: [409, 503] }));
+      const v = await W.api("/guard?" + W.qs({ release: sel }), { accept: [409, 503] });
+      renderVerdict(box, v);
+      const d = list.find((x) => x.release === sel);
+      if (d) renderGraphs(root, d, v.metrics || [], charts);
     } catch (e) {
       box.append(W.el("div", { class: W.notAvailable(e) ? "muted" : "error" }, W.notAvailable(e) ? "No verdict available for this release." : e.message));
     }
-    return () => {};
+    return () => charts.forEach((c) => c.destroy());
   };
+
+  // The phases after which a deploy's window is over.
+  const final = { done: true, rolled_back: true };
+
+  // deployRange is the graphs' range: from a little before the deploy (a quarter of its
+  // age, at least a minute, so the sides before it show) to its end, or to now while it
+  // runs.
+  function deployRange(d) {
+    const start = Date.parse(d.start);
+    const hist = d.history || [];
+    const end = final[d.phase] && hist.length ? Date.parse(hist[hist.length - 1].at) : null;
+    const pad = Math.max(60e3, ((end || Date.now()) - start) / 4);
+    if (end && end > start) return { start: start - pad, end: end + Math.min(pad, 5 * 60e3) };
+    return { length: Date.now() - start + pad };
+  }
+
+  // renderGraphs draws, per watched metric, its canary and baseline as two lines.
+  function renderGraphs(root, d, metrics, charts) {
+    const watched = metrics.filter((m) => m.canary_query);
+    if (!watched.length) return;
+    const grid = W.el("div", { class: "grid", id: "deploy-graphs" });
+    root.append(W.el("h2", {}, "Canary against baseline"), grid);
+    const range = deployRange(d);
+    for (const m of watched) {
+      const el = W.el("div", { class: "deploy-chart", "data-metric": m.name });
+      const queries = [{ expr: m.canary_query, label: m.compare === "canary_vs_baseline" || !m.compare ? "canary" : "after" }];
+      if (m.baseline_query) queries.push({ expr: m.baseline_query, label: m.compare === "canary_vs_baseline" || !m.compare ? "baseline" : "before" });
+      grid.append(W.el("div", { class: "panel" },
+        W.el("h3", { title: queries.map((q) => `${q.label}: ${q.expr}`).join("\n") }, m.name, " ",
+          W.el("span", { class: "badge " + (m.verdict === "pass" ? "good" : m.verdict === "fail" ? "bad" : "") }, m.verdict || "")),
+        el));
+      const c = new W.Chart(el, { queries, range, height: 220 });
+      charts.push(c);
+      c.load();
+    }
+  }
 
   const num = (v) => (typeof v === "number" ? W.fmtVal(v) : v === undefined || v === null ? "–" : String(v));
 
