@@ -1,10 +1,14 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/promql"
@@ -22,9 +26,6 @@ type RangeQueryFunc func(ctx context.Context, expr string, start, end time.Time,
 
 // week is the offset of week-over-week comparisons.
 const week = 7 * 24 * time.Hour
-
-// queryParallelism bounds the queries one verdict runs at once.
-const queryParallelism = 8
 
 // Evaluator computes verdicts from metrics read through PromQL.
 type Evaluator struct {
@@ -74,14 +75,36 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 	hostShare := func() (float64, error) { return e.hostShare(ctx, mm, d, now, window) }
 	results := make([]MetricResult, len(s.Metrics))
 	errs := make([]error, len(s.Metrics))
-	sem := make(chan struct{}, queryParallelism)
+	// A fixed pool of workers takes the metrics costliest first, so that no long metric
+	// starts last. The work is CPU (decoding samples, PromQL, rank tests): two workers
+	// per processor keep every processor busy while one waits for a shared query of
+	// the memo; more would only keep more transient memory alive.
+	order := costliestFirst(s.Metrics)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, m := range s.Metrics {
+	var srm *SRMCheck
+	var srmErr error
+	if s.Traffic != "" {
+		// The traffic check shares its queries with the metrics through the memo;
+		// run alongside them rather than after.
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = e.metric(ctx, mm, m, d, now, window, hostShare)
+			defer wg.Done()
+			srm, srmErr = e.srm(ctx, mm, d, now, window, hostShare)
+		}()
+	}
+	for range min(2*runtime.GOMAXPROCS(0), len(s.Metrics)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(order) {
+					return
+				}
+				i := order[j]
+				results[i], errs[i] = e.metric(ctx, mm, s.Metrics[i], d, now, window, hostShare)
+			}
 		}()
 	}
 	wg.Wait()
@@ -98,8 +121,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 		results[i] = inconclusive(newResult(s.Metrics[i]), "query failed: "+err.Error())
 	}
 	if s.Traffic != "" {
-		srm, err := e.srm(ctx, mm, d, now, window, hostShare)
-		switch {
+		switch err := srmErr; {
 		case err != nil && ctx.Err() != nil:
 			return Verdict{}, err
 		case err != nil:
@@ -121,6 +143,26 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 		v.RetryAfter = retrySeconds(s.Interval)
 	}
 	return v, nil
+}
+
+// costliestFirst orders metric indexes by their expected cost, highest first: samples
+// read a range per side and rank every pair of samples; counts read one value per side.
+func costliestFirst(ms []Metric) []int {
+	order := make([]int, len(ms))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(costRank(ms[b]), costRank(ms[a]))
+	})
+	return order
+}
+
+func costRank(m Metric) int {
+	if m.Kind == KindSamples {
+		return 1
+	}
+	return 0
 }
 
 func lastReason(d Deploy) string {
@@ -225,7 +267,7 @@ func (e *Evaluator) query(ctx context.Context, q string, t time.Time) (float64, 
 }
 
 // samples evaluates expr for one side over [start, end] at step and returns
-// every point of every series.
+// every point of every series, sorted ascending (see sortFloats).
 func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selector string, start, end time.Time) ([]float64, error) {
 	q := expand(expr, selector, end.Sub(start), step)
 	// The first point would look back before start; begin one step in.
@@ -237,7 +279,11 @@ func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selec
 	if err != nil {
 		return nil, fmt.Errorf("range query %q over [%s, %s]: %w", q, from.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), err)
 	}
-	var out []float64
+	n := 0
+	for _, s := range m {
+		n += len(s.Floats)
+	}
+	out := make([]float64, 0, n)
 	for _, s := range m {
 		for _, p := range s.Floats {
 			if !math.IsNaN(p.F) && !math.IsInf(p.F, 0) {
@@ -245,6 +291,7 @@ func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selec
 			}
 		}
 	}
+	sortFloats(out)
 	return out, nil
 }
 

@@ -47,12 +47,14 @@ type Guard struct {
 	log    *slog.Logger
 	now    func() time.Time
 	client *http.Client
+	cache  verdictCache
 
 	evaluations  *metrics.Counter
 	evalErrors   *metrics.Counter
 	rollbacks    *metrics.Counter
 	actionErrors *metrics.Counter
 	verdictTime  *metrics.Histogram
+	cacheHits    *metrics.Counter
 }
 
 // New builds a guard; it starts nothing until Run.
@@ -85,6 +87,7 @@ func New(o Options) (*Guard, error) {
 		rollbacks:    o.Metrics.GetOrCreateCounter("ward_guard_rollbacks_total"),
 		actionErrors: o.Metrics.GetOrCreateCounter("ward_guard_rollback_action_errors_total"),
 		verdictTime:  o.Metrics.GetOrCreateHistogram("ward_guard_verdict_duration_seconds"),
+		cacheHits:    o.Metrics.GetOrCreateCounter("ward_guard_verdict_cache_hits_total"),
 	}
 	if err := g.Reload(o.Spec); err != nil {
 		return nil, err
@@ -113,59 +116,83 @@ func (g *Guard) Store() *Store { return g.store }
 // Spec returns the guard's settings and metrics.
 func (g *Guard) Spec() *Spec { return g.cur.Load().Spec }
 
-// Verdict judges a release now.
+// Verdict judges a release now: at the start of the current guard interval counted
+// from the deploy's start (see evalTime), so that every caller within one interval,
+// and the continuous check, gets the same verdict from one evaluation.
 func (g *Guard) Verdict(ctx context.Context, release string) (Verdict, error) {
 	d, err := g.store.Get(release)
 	if err != nil {
 		return Verdict{}, err
 	}
 	start := time.Now()
-	v, err := g.cur.Load().Evaluate(ctx, d, g.now())
+	ev := g.cur.Load()
+	at := evalTime(d, g.now(), ev.Spec.Interval)
+	v, hit, err := g.cache.get(ctx, release, keyOf(ev, d, at), func() (Verdict, error) {
+		g.evaluations.Inc()
+		v, err := ev.Evaluate(ctx, d, at)
+		if err != nil {
+			g.evalErrors.Inc()
+		}
+		return v, err
+	})
 	g.verdictTime.UpdateDuration(start)
-	g.evaluations.Inc()
-	if err != nil {
-		g.evalErrors.Inc()
+	if hit {
+		g.cacheHits.Inc()
 	}
 	return v, err
 }
 
-// Run judges the canaries every Spec.Interval until ctx is cancelled.
+// Run judges the canaries until ctx is cancelled: at each boundary of every canary's
+// interval grid (see evalTime), so that the verdict /guard serves for the new interval
+// is being computed before the deployers ask, and at least every interval, to see new
+// deploys and a reloaded spec.
 func (g *Guard) Run(ctx context.Context) error {
-	every := g.Spec().Interval
-	t := time.NewTicker(every)
+	t := time.NewTimer(g.Spec().Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if iv := g.Spec().Interval; iv != every {
-				every = iv
-				t.Reset(every)
-			}
-			if err := g.Check(ctx); err != nil && ctx.Err() == nil {
+			next, err := g.check(ctx)
+			if err != nil && ctx.Err() == nil {
 				g.log.Error("guard round failed", "err", err)
 			}
+			t.Reset(next)
 		}
 	}
 }
+
+// minRunWait keeps Run from spinning when a boundary is due at once (a clock that
+// does not move, a grid of a few milliseconds).
+const minRunWait = 10 * time.Millisecond
 
 // Check judges every deploy in its canary phase once, rolling back those whose verdict
 // is rollback: the deploy is marked rolled_back first (so that no later round or
 // operator promotes it) and the rollback action runs at once.
 func (g *Guard) Check(ctx context.Context) error {
+	_, err := g.check(ctx)
+	return err
+}
+
+// check is Check; it also returns how long to wait until the next boundary of a
+// canary's interval grid, at most one interval.
+func (g *Guard) check(ctx context.Context) (time.Duration, error) {
+	iv := g.Spec().Interval
 	if len(g.Spec().Metrics) == 0 {
-		return nil
+		return iv, nil
 	}
 	ds, err := g.store.List()
 	if err != nil {
-		return err
+		return iv, err
 	}
+	var starts []time.Time
 	var errs []error
 	for _, d := range ds {
 		if d.Phase != PhaseCanary {
 			continue
 		}
+		starts = append(starts, d.Start)
 		v, err := g.Verdict(ctx, d.Release)
 		if err != nil {
 			errs = append(errs, err)
@@ -188,7 +215,14 @@ func (g *Guard) Check(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	next, now := iv, g.now()
+	for _, start := range starts {
+		if now.After(start) {
+			// The next boundary, a millisecond late so that the grid has moved on.
+			next = min(next, iv-now.Sub(start)%iv+time.Millisecond)
+		}
+	}
+	return max(next, minRunWait), errors.Join(errs...)
 }
 
 // runAction calls the rollback webhook and runs the rollback command.
