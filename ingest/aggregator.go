@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"unsafe"
 
@@ -23,10 +24,15 @@ import (
 // the hot path never takes. Lock order: a.mu before any shard lock, and
 // never two shard locks at once.
 type Aggregator struct {
-	opts  Options
-	sink  Sink
-	seed  maphash.Seed
-	seed2 maphash.Seed
+	opts Options
+	sink Sink
+	seed maphash.Seed // set members
+	// nameHash hashes the raw names of the hot path, tagSeed their tags
+	// (maphash: faster on the longer tag lists, and never done in the
+	// parser's pass);
+	// parsers may hash names with nameHash themselves (Metric.NameHash).
+	nameHash KeyHasher
+	tagSeed  maphash.Seed
 
 	shards    []shard
 	shardMask uint64
@@ -40,8 +46,11 @@ type Aggregator struct {
 	seriesCost int // stored series, for MaxSeries
 
 	flushMu sync.Mutex // one flush at a time
-	rejects rejectRing
-	m       *selfMetrics
+	// lastFlushFailed holds idle expiry back until a flush succeeds; guarded
+	// by flushMu.
+	lastFlushFailed bool
+	rejects         rejectRing
+	m               *selfMetrics
 }
 
 // shard is one lock and the series whose raw keys hash to it. The padding
@@ -56,31 +65,93 @@ type shard struct {
 
 // rawKey is one spelling of a series as sent: its kind, raw name and raw
 // tags. Several raw keys can lead to one series ("a.b" and "a_b", or tags in
-// another order); the first is the series' primary key, the others aliases.
-// It is 48 bytes so that, embedded at the start of a series, it shares one
-// cache line with the fields the hot path writes (see series).
+// another order); the first is the series' primary key, embedded at the
+// start of the series, the others aliases (aliasKey).
+//
+// It is 48 bytes, so that the primary shares one cache line with the
+// fields the hot path writes (see series), and keeps the first
+// inlineKeyLen bytes of the key inline: a key that short is compared
+// without reading any other memory, so a lookup costs the table slot and
+// that one line of the series. A longer key is also kept whole in long.
 type rawKey struct {
-	hash    uint64
-	key     string // raw name followed by raw tags
-	s       *series
-	shard   *shard // the shard whose table holds this key
+	long    *byte // the whole key (keyLen bytes) when longer than inlineKeyLen, else nil
 	nameLen uint32
+	keyLen  uint32 // name and tags
 	kind    Kind
-	// direct is set when the key's shard is the series' home, so the hot
-	// path can update it under the lock it already holds.
-	direct bool
+	flags   uint8 // keyPrimary, keyDirect
+	inline  [inlineKeyLen]byte
 }
 
-func newRawKey(h uint64, k Kind, name, tags []byte, s *series, sh *shard) rawKey {
+// inlineKeyLen is how many bytes of a raw key are kept in the rawKey itself.
+const inlineKeyLen = 30
+
+const (
+	// keyPrimary marks the rawKey embedded at the start of its series.
+	keyPrimary = 1 << iota
+	// keyDirect is set when the key's shard is the series' home, so the
+	// hot path can update it under the lock it already holds.
+	keyDirect
+)
+
+// aliasKey is a raw key other than the series' primary one. The rawKey
+// comes first: a *rawKey of an alias points to its aliasKey.
+type aliasKey struct {
+	rawKey
+	s     *series
+	hash  uint64
+	shard *shard // the shard whose table holds this key
+}
+
+func makeRawKey(k Kind, name, tags []byte, flags uint8) rawKey {
+	rk := rawKey{nameLen: uint32(len(name)), keyLen: uint32(len(name) + len(tags)), kind: k, flags: flags}
+	n := copy(rk.inline[:], name)
+	copy(rk.inline[n:], tags)
+	if int(rk.keyLen) > inlineKeyLen {
+		rk.long = unsafe.StringData(joinKey(name, tags))
+	}
+	return rk
+}
+
+func joinKey(name, tags []byte) string {
 	key := make([]byte, 0, len(name)+len(tags))
-	key = append(append(key, name...), tags...)
-	return rawKey{hash: h, key: string(key), s: s, shard: sh, nameLen: uint32(len(name)), kind: k, direct: sh == s.home}
+	return string(append(append(key, name...), tags...))
+}
+
+func newAliasKey(h uint64, k Kind, name, tags []byte, s *series, sh *shard) *aliasKey {
+	var flags uint8
+	if sh == s.home {
+		flags = keyDirect
+	}
+	return &aliasKey{rawKey: makeRawKey(k, name, tags, flags), s: s, hash: h, shard: sh}
+}
+
+// series returns the series rk leads to. A primary rawKey is the first
+// field of its series and an alias the first field of its aliasKey, so the
+// pointer converts to the enclosing struct.
+func (rk *rawKey) series() *series {
+	if rk.flags&keyPrimary != 0 {
+		return (*series)(unsafe.Pointer(rk))
+	}
+	return (*aliasKey)(unsafe.Pointer(rk)).s
+}
+
+// fullKey returns the whole raw key (name then tags) of a key longer than
+// inlineKeyLen.
+func (rk *rawKey) fullKey() string {
+	return unsafe.String(rk.long, rk.keyLen)
 }
 
 func (rk *rawKey) matches(k Kind, name, tags []byte) bool {
-	n := int(rk.nameLen)
-	return rk.kind == k && len(rk.key) == len(name)+len(tags) && n == len(name) &&
-		rk.key[:n] == string(name) && rk.key[n:] == string(tags)
+	n := len(name)
+	if rk.kind != k || int(rk.nameLen) != n || int(rk.keyLen) != n+len(tags) {
+		return false
+	}
+	if rk.keyLen <= inlineKeyLen {
+		return string(rk.inline[:n]) == string(name) &&
+			(len(tags) == 0 || string(rk.inline[n:rk.keyLen]) == string(tags))
+	}
+	key := rk.fullKey()
+	return key[:n] == string(name) && key[n:] == string(tags)
 }
 
 // family is one stored metric name: its kind and how many stored series it
@@ -118,7 +189,8 @@ func NewAggregator(opts Options, sink Sink, ms *metrics.Set) (*Aggregator, error
 		opts:      opts,
 		sink:      sink,
 		seed:      maphash.MakeSeed(),
-		seed2:     maphash.MakeSeed(),
+		nameHash:  KeyHasher{rand.Uint64(), rand.Uint64()},
+		tagSeed:   maphash.MakeSeed(),
 		shards:    make([]shard, opts.Shards),
 		shardMask: uint64(opts.Shards - 1),
 		canonical: make(map[uint64][]*series),
@@ -132,10 +204,19 @@ func NewAggregator(opts Options, sink Sink, ms *metrics.Set) (*Aggregator, error
 // Options returns the options in force, defaults filled in.
 func (a *Aggregator) Options() Options { return a.opts }
 
-func (a *Aggregator) hashKey(k Kind, name, tags []byte) uint64 {
-	h := maphash.Bytes(a.seed, name)
+// NameHasher returns the hasher of raw names, for parsers that fill
+// Metric.NameHash.
+func (a *Aggregator) NameHasher() KeyHasher { return a.nameHash }
+
+// hashKey hashes a raw key; nh is the name's hash when the parser computed
+// it (Metric.NameHash), else 0.
+func (a *Aggregator) hashKey(k Kind, name, tags []byte, nh uint64) uint64 {
+	h := nh
+	if h == 0 {
+		h = a.nameHash.Bytes(name)
+	}
 	if len(tags) > 0 {
-		h ^= maphash.Bytes(a.seed2, tags) * 0x9E3779B97F4A7C15
+		h ^= maphash.Bytes(a.tagSeed, tags) * 0x9E3779B97F4A7C15
 	}
 	return h + uint64(k)*0xC2B2AE3D27D4EB4F
 }
@@ -176,13 +257,23 @@ func (a *Aggregator) add(m *Metric) (float64, Reason) {
 	default:
 		return 0, ReasonBadType
 	}
-	h := a.hashKey(m.Kind, m.Name, m.Tags)
+	h := a.hashKey(m.Kind, m.Name, m.Tags, m.NameHash)
 	sh := a.shardOf(h)
 	sh.mu.Lock()
-	if rk := sh.find(h, m.Kind, m.Name, m.Tags); rk != nil && rk.direct && !rk.s.dead {
-		v := rk.s.apply(a, m, sh.gen)
-		sh.mu.Unlock()
-		return v, OK
+	if rk := sh.find(h, m.Kind, m.Name, m.Tags); rk != nil && rk.flags&keyDirect != 0 {
+		if s := rk.series(); !s.dead {
+			var v float64
+			if m.Kind == KindCounter && len(m.Values) == 1 && m.Rate == 1 && m.T == 0 {
+				// The commonest line, "name:n|c", without apply's loops.
+				s.touched = uint32(sh.gen)
+				s.value += m.Values[0]
+				v = s.value
+			} else {
+				v = s.apply(a, m, sh.gen)
+			}
+			sh.mu.Unlock()
+			return v, OK
+		}
 	}
 	sh.mu.Unlock()
 	return a.addSlow(h, sh, m)
@@ -236,7 +327,7 @@ func (a *Aggregator) Get(name string) (float64, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, s := range a.canonical[h] {
-		if (s.kind == KindCounter || s.kind == KindGauge) && labels.Equal(s.lbls, lbls) {
+		if (s.primary.kind == KindCounter || s.primary.kind == KindGauge) && labels.Equal(s.lbls, lbls) {
 			s.home.mu.Lock()
 			v := s.value
 			s.home.mu.Unlock()
@@ -253,15 +344,15 @@ func (a *Aggregator) Get(name string) (float64, bool) {
 
 // getRaw reads the value of an untagged counter or gauge by its raw name.
 func (a *Aggregator) getRaw(k Kind, name []byte) (float64, bool) {
-	h := a.hashKey(k, name, nil)
+	h := a.hashKey(k, name, nil, 0)
 	sh := a.shardOf(h)
 	sh.mu.Lock()
 	rk := sh.find(h, k, name, nil)
-	if rk == nil || rk.s.dead {
+	if rk == nil || rk.series().dead {
 		sh.mu.Unlock()
 		return 0, false
 	}
-	s := rk.s
+	s := rk.series()
 	if s.home == sh {
 		v := s.value
 		sh.mu.Unlock()

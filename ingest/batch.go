@@ -99,4 +99,9 @@ type Metric struct {
 	// Delta makes a gauge value an increment of the current value (Etsy's
 	// meaning of a signed gauge) instead of the new value.
 	Delta bool
+	// NameHash is Name hashed with the aggregator's NameHasher, when the
+	// parser computed it in its own pass over the name, or 0: the
+	// aggregator then hashes Name itself. A parser reusing a Metric must
+	// reset it with Name.
+	NameHash uint64
 }

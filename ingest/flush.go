@@ -52,8 +52,9 @@ func (a *Aggregator) flushAt(ctx context.Context, t int64) error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
 	start := time.Now()
-	b := a.collect(t)
+	b := a.collect(t, !a.lastFlushFailed)
 	err := a.sink.Write(ctx, b)
+	a.lastFlushFailed = err != nil
 	a.m.flushes.Inc()
 	a.m.samplesFlushed.Add(len(b.Samples))
 	a.m.flushDuration.UpdateDuration(start)
@@ -64,11 +65,14 @@ func (a *Aggregator) flushAt(ctx context.Context, t int64) error {
 	return nil
 }
 
-// collect builds the batch at time t and drops series idle for longer than
-// IdleExpiry. a.mu is held throughout so that marking a series dead and
+// collect builds the batch at time t and, if expire, drops series idle for
+// longer than IdleExpiry. Expiry waits while flushes fail: a series is only
+// dropped once a batch holding its last value was stored, else an outage
+// longer than IdleExpiry would lose the last increments of counters that
+// went quiet during it. a.mu is held throughout so that marking a series dead and
 // removing it are atomic for the slow path; the hot path only takes shard
 // locks and sees the dead mark.
-func (a *Aggregator) collect(t int64) *Batch {
+func (a *Aggregator) collect(t int64, expire bool) *Batch {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b := &Batch{Time: t, Samples: make([]Sample, 0, a.seriesCost)}
@@ -83,7 +87,7 @@ func (a *Aggregator) collect(t int64) *Batch {
 		for _, s := range sh.series {
 			if s.touched == uint32(gen) {
 				s.lastActive = t
-			} else if t-s.lastActive > idle {
+			} else if expire && t-s.lastActive > idle {
 				s.dead = true
 				expired = append(expired, s)
 				continue
@@ -108,7 +112,7 @@ func (a *Aggregator) collect(t int64) *Batch {
 // the next interval: sets forget their members, timestamped points are
 // cleared.
 func (s *series) emit(out []Sample, t int64) []Sample {
-	switch s.kind {
+	switch s.primary.kind {
 	case KindCounter, KindGauge:
 		out = append(out, s.points...)
 		clear(s.points)

@@ -36,20 +36,19 @@ func (a *Aggregator) addSlow(h uint64, sh *shard, m *Metric) (float64, Reason) {
 	sh.mu.Unlock()
 	s := (*series)(nil)
 	if rk != nil {
-		s = rk.s
+		s = rk.series()
 	} else {
 		s = a.canonicalLookup(lh, lbls)
 		if s != nil {
-			if s.kind != m.Kind {
+			if s.primary.kind != m.Kind {
 				return 0, ReasonTypeConflict
 			}
 			if len(s.aliases) < maxAliasesPerSeries {
-				rk := new(rawKey)
-				*rk = newRawKey(h, m.Kind, m.Name, m.Tags, s, sh)
+				ak := newAliasKey(h, m.Kind, m.Name, m.Tags, s, sh)
 				sh.mu.Lock()
-				sh.insert(rk)
+				sh.insert(h, &ak.rawKey)
 				sh.mu.Unlock()
-				s.aliases = append(s.aliases, rk)
+				s.aliases = append(s.aliases, ak)
 			}
 		}
 	}
@@ -81,43 +80,44 @@ func (a *Aggregator) create(h uint64, sh *shard, m *Metric, name string, lbls la
 	if r != OK {
 		return nil, r
 	}
-	s := &series{home: sh, kind: m.Kind, lbls: lbls, fam: fam, cost: 1}
-	s.primary = newRawKey(h, m.Kind, m.Name, m.Tags, s, sh)
+	s := &series{home: sh, lbls: lbls, fam: fam, cost: 1}
+	s.primary = makeRawKey(m.Kind, m.Name, m.Tags, keyPrimary|keyDirect)
+	s.hash = h
 	switch m.Kind {
 	case KindHistogram:
 		s.hist = a.newHistogram(name, lbls)
-		s.cost = len(s.hist.counts) + 2
+		s.cost = int32(len(s.hist.counts) + 2)
 	case KindSet:
 		s.set = &memberSet{exact: make(map[uint64]struct{})}
 	}
-	if a.seriesCost+s.cost > a.opts.MaxSeries {
+	if a.seriesCost+int(s.cost) > a.opts.MaxSeries {
 		a.m.limitHits.Inc()
 		a.dropFamilyIfEmpty(fam)
 		return nil, ReasonSeriesLimit
 	}
-	if fam.cost+s.cost > a.opts.MaxSeriesPerName {
+	if fam.cost+int(s.cost) > a.opts.MaxSeriesPerName {
 		a.m.limitHits.Inc()
 		a.dropFamilyIfEmpty(fam)
 		return nil, ReasonSeriesPerNameLimit
 	}
 	a.seedFromDormant(s)
-	a.seriesCost += s.cost
-	fam.cost += s.cost
+	a.seriesCost += int(s.cost)
+	fam.cost += int(s.cost)
 	a.canonical[lh] = append(a.canonical[lh], s)
 	now := a.opts.Now().UnixMilli()
 	sh.mu.Lock()
 	s.touched = uint32(sh.gen)
 	s.lastActive = now
-	s.idx = len(sh.series)
+	s.idx = int32(len(sh.series))
 	sh.series = append(sh.series, s)
-	sh.insert(&s.primary)
+	sh.insert(h, &s.primary)
 	sh.mu.Unlock()
 	return s, OK
 }
 
-func (sh *shard) insert(rk *rawKey) { sh.keys.insert(rk) }
+func (sh *shard) insert(h uint64, rk *rawKey) { sh.keys.insert(h, rk) }
 
-func (sh *shard) unlink(rk *rawKey) { sh.keys.remove(rk) }
+func (sh *shard) unlink(h uint64, rk *rawKey) { sh.keys.remove(h, rk) }
 
 // familyFor returns the family of a stored name, creating it, or refuses a
 // name already used with another kind (including a histogram's _bucket,
@@ -193,7 +193,7 @@ func formatBound(f float64) string {
 // that a counter continues from its total after a restart or after it was
 // dropped for idleness. Called with a.mu held, before s is published.
 func (a *Aggregator) seedFromDormant(s *series) {
-	switch s.kind {
+	switch s.primary.kind {
 	case KindCounter, KindGauge:
 		if v, ok := a.takeDormant(s.lbls, true); ok {
 			s.value = v
@@ -292,17 +292,17 @@ func (a *Aggregator) Restore(samples []Sample) {
 func (a *Aggregator) remove(s *series) {
 	sh := s.home
 	sh.mu.Lock()
-	sh.unlink(&s.primary)
+	sh.unlink(s.hash, &s.primary)
 	last := sh.series[len(sh.series)-1]
 	sh.series[s.idx] = last
 	last.idx = s.idx
 	sh.series[len(sh.series)-1] = nil
 	sh.series = sh.series[:len(sh.series)-1]
 	sh.mu.Unlock()
-	for _, rk := range s.aliases {
-		rk.shard.mu.Lock()
-		rk.shard.unlink(rk)
-		rk.shard.mu.Unlock()
+	for _, ak := range s.aliases {
+		ak.shard.mu.Lock()
+		ak.shard.unlink(ak.hash, &ak.rawKey)
+		ak.shard.mu.Unlock()
 	}
 	lh := s.lbls.Hash()
 	cs := a.canonical[lh]
@@ -318,10 +318,10 @@ func (a *Aggregator) remove(s *series) {
 	} else {
 		a.canonical[lh] = cs
 	}
-	a.seriesCost -= s.cost
-	s.fam.cost -= s.cost
+	a.seriesCost -= int(s.cost)
+	s.fam.cost -= int(s.cost)
 	a.dropFamilyIfEmpty(s.fam)
-	switch s.kind {
+	switch s.primary.kind {
 	case KindCounter, KindGauge:
 		a.putDormant(s.lbls, s.value)
 	case KindHistogram:

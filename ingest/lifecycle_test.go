@@ -209,3 +209,28 @@ func TestConcurrentAddsAreExact(t *testing.T) {
 		t.Errorf("untagged %v + tagged %v = %v, want %d", total, tagged, total+tagged, writers*perWriter)
 	}
 }
+
+// TestNoExpiryWhileFlushesFail: during a storage outage longer than IdleExpiry a
+// counter that went quiet must stay in the batches until one is stored, or its last
+// increments would never reach storage.
+func TestNoExpiryWhileFlushesFail(t *testing.T) {
+	a, sink, clk, _ := newTestAgg(t, Options{IdleExpiry: 30 * time.Second})
+	mustAdd(t, a, metric(KindCounter, "orders", "", 5))
+	sink.fail = errSink
+	for range 10 { // 100 s of failed flushes, beyond the 30 s expiry
+		clk.Add(10 * time.Second)
+		if err := a.FlushAt(context.Background(), clk.Now().UnixMilli()); err == nil {
+			t.Fatal("flush into a failing sink succeeded")
+		}
+	}
+	sink.fail = nil
+	clk.Add(10 * time.Second)
+	if got := flush(t, a, sink, clk); got[`{__name__="orders"}`] != 5 {
+		t.Fatalf("first stored batch after the outage = %v, want orders 5", got)
+	}
+	// Once stored, the idle series expires as usual.
+	clk.Add(10 * time.Second)
+	if got := flush(t, a, sink, clk); len(got) != 0 {
+		t.Fatalf("idle series still emitted after a stored batch: %v", got)
+	}
+}

@@ -13,23 +13,25 @@ import (
 // guarded by home.mu; its identity fields are set at creation and not
 // changed after.
 //
-// Field order matters: the primary key (48 bytes) and the fields a counter
+// The kind is primary.kind. Field order matters: the primary key (48
+// bytes, with the first bytes of the key inline) and the fields a counter
 // or gauge update touches (dead, touched, value) fill the first 64 bytes,
-// and a series is allocated from a 64-byte-aligned size class, so a hot-path
-// update reads and writes one cache line of the series.
+// and a series fits the 192-byte size class, whose objects start on a cache
+// line, so a hot-path update of a series with a short key reads and writes
+// one cache line of the series.
 type series struct {
-	primary rawKey
+	primary rawKey // must stay the first field (rawKey.series)
 	dead    bool
 	touched uint32  // low bits of home.gen at the last update
 	value   float64 // counter total or gauge value
 
+	hash       uint64 // the primary raw key's hash
 	home       *shard
-	aliases    []*rawKey // guarded by Aggregator.mu
-	idx        int       // position in home.series
-	kind       Kind
+	aliases    []*aliasKey // guarded by Aggregator.mu
+	idx        int32       // position in home.series
+	cost       int32       // stored series: 1, or a histogram's buckets plus _count and _sum
 	lbls       labels.Labels
 	fam        *family
-	cost       int
 	lastActive int64 // ms: last flush in whose interval it was updated
 	points     []Sample
 	hist       *histogram

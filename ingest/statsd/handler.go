@@ -13,6 +13,7 @@ import (
 type handler struct {
 	agg     *ingest.Aggregator
 	opt     ParseOptions
+	kh      ingest.KeyHasher
 	maxLine int
 	proto   string
 	pc      *ingest.ProtocolCounters
@@ -40,6 +41,7 @@ func newHandler(agg *ingest.Aggregator, proto string, opt ParseOptions) *handler
 	return &handler{
 		agg:     agg,
 		opt:     opt,
+		kh:      agg.NameHasher(),
 		maxLine: agg.Options().MaxLineLen,
 		proto:   proto,
 		pc:      agg.Protocol(proto),
@@ -60,7 +62,7 @@ func (h *handler) lines(chunk []byte, onErr lineError) {
 			chunk = chunk[1:]
 			continue
 		}
-		n, ln, r := nextLine(chunk, &h.line, h.opt)
+		n, ln, r := nextLine(chunk, &h.line, h.opt, h.kh)
 		if n < len(chunk) {
 			chunk = chunk[n+1:]
 		} else {

@@ -44,13 +44,49 @@ func indexNameEnd(b []byte, nl bool) int {
 	return len(b)
 }
 
+// indexNameEndHash is indexNameEnd(b, true) that also hashes b[:i] with kh
+// in the same pass, the way kh.Bytes does (the word holding the end is
+// masked to the name's bytes). It returns 0 as the hash (not computed)
+// when b ends without ':', '|' or '\n'.
+func indexNameEndHash(b []byte, kh ingest.KeyHasher) (int, uint64) {
+	h := kh.Start()
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		m := hasByte(w, ':') | hasByte(w, '|') | hasByte(w, '\n')
+		if m != 0 {
+			j := bits.TrailingZeros64(m) >> 3
+			if j > 0 {
+				h = kh.Word(h, w&(1<<(8*j)-1))
+			}
+			return i + j, kh.Finish(h, i+j)
+		}
+		h = kh.Word(h, w)
+	}
+	// The last 1-7 bytes, one at a time, gathered into the tail word.
+	var w uint64
+	for k := 0; i < len(b); i, k = i+1, k+1 {
+		c := b[i]
+		if c == ':' || c == '|' || c == '\n' {
+			if k > 0 {
+				h = kh.Word(h, w)
+			}
+			return i, kh.Finish(h, i)
+		}
+		w |= uint64(c) << (8 * k)
+	}
+	return len(b), 0
+}
+
 // nextLine parses the first line of p (up to '\n' or the end) into l and
 // returns the line's length without its '\n', the line (with a trailing
 // '\r' dropped; empty for a blank line) and the verdict. Its result is
 // ParseLine's on that line; the common shapes ("name:number|type" with or
-// without fields) are parsed in the same pass that finds the line's end.
-func nextLine(p []byte, l *Line, opt ParseOptions) (int, []byte, ingest.Reason) {
-	if i := indexNameEnd(p, true); i > 0 && i < len(p) && p[i] == ':' && p[0] != '_' {
+// without fields) are parsed in the same pass that finds the line's end,
+// and their name is hashed with kh in the pass that finds its end
+// (l.NameHash).
+func nextLine(p []byte, l *Line, opt ParseOptions, kh ingest.KeyHasher) (int, []byte, ingest.Reason) {
+	if i, nh := indexNameEndHash(p, kh); i > 0 && i < len(p) && p[i] == ':' && p[0] != '_' {
 		b := p[i+1:]
 		v, signed, vn, ok := parseDecimal(b)
 		if ok && vn+1 < len(b) && b[vn] == '|' {
@@ -70,7 +106,7 @@ func nextLine(p []byte, l *Line, opt ParseOptions) (int, []byte, ingest.Reason) 
 			}
 			if kind != ingest.KindUnknown && (tn == len(t) || t[tn] == '\n' || t[tn] == '|') {
 				l.reset()
-				l.Name, l.Kind = p[:i], kind
+				l.Name, l.Kind, l.NameHash = p[:i], kind, nh
 				l.Values = append(l.Values, v)
 				if kind == ingest.KindGauge {
 					l.Delta = signed && !opt.DogStatsDGauges

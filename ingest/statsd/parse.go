@@ -92,7 +92,7 @@ func (l *Line) reset() {
 	if l.More != nil {
 		l.More = nil
 	}
-	l.Kind, l.Rate, l.T, l.Delta = ingest.KindUnknown, 1, 0, false
+	l.Kind, l.Rate, l.T, l.Delta, l.NameHash = ingest.KindUnknown, 1, 0, false, 0
 	l.Ignored = [numFields]uint8{}
 }
 
@@ -100,7 +100,7 @@ func (l *Line) reset() {
 // keeping l.Name. Call it while l.More is not empty.
 func ParseMore(l *Line, opt ParseOptions) ingest.Reason {
 	name, body := l.Name, l.More
-	l.Metric = ingest.Metric{Name: name, Values: l.Values[:0], Rate: 1}
+	l.Metric = ingest.Metric{Name: name, NameHash: l.NameHash, Values: l.Values[:0], Rate: 1}
 	l.More = nil
 	return parseBody(body, l, opt)
 }

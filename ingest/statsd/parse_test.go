@@ -3,8 +3,10 @@ package statsd
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/wardmetrics/ward/ingest"
 )
 
@@ -144,5 +146,35 @@ func TestParseNumberExact(t *testing.T) {
 		if !ok || err != nil || n != len(s) || got != want || math.Signbit(got) != math.Signbit(want) {
 			t.Errorf("parseNumber(%q) = %v, %d, %v; want %v (%v)", s, got, n, ok, want, err)
 		}
+	}
+}
+
+// TestNextLineHashesNames checks the name hash nextLine computes in its
+// scan against the aggregator's own, for names ending inside the 8-byte
+// words and in the bytes after the last whole word, and that a line the
+// fast path does not take leaves no stale hash behind.
+func TestNextLineHashesNames(t *testing.T) {
+	agg, err := ingest.NewAggregator(ingest.Options{}, discardSink{}, metrics.NewSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kh := agg.NameHasher()
+	var l Line
+	for n := 1; n <= 20; n++ {
+		name := strings.Repeat("n", n)
+		for _, pkt := range []string{name + ":1|c", name + ":1|c\nnext:2|c\n"} {
+			_, _, r := nextLine([]byte(pkt), &l, ParseOptions{}, kh)
+			if r != ingest.OK || string(l.Name) != name {
+				t.Fatalf("%q: %v %q", pkt, r, l.Name)
+			}
+			if l.NameHash != kh.Bytes(l.Name) {
+				t.Errorf("%q: hash %x, NameHasher %x", pkt, l.NameHash, kh.Bytes(l.Name))
+			}
+		}
+	}
+	// A line for the general parser (a set) after a hashed one.
+	nextLine([]byte("users:u1|s"), &l, ParseOptions{}, kh)
+	if _, _, r := nextLine([]byte("other:u1|s"), &l, ParseOptions{}, kh); r != ingest.OK || (l.NameHash != 0 && l.NameHash != kh.Bytes(l.Name)) {
+		t.Errorf("set line: %v, hash %x for %q", r, l.NameHash, l.Name)
 	}
 }

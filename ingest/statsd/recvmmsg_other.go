@@ -7,7 +7,7 @@ type batchReader struct {
 	c datagramConn
 }
 
-func newBatchReader(c datagramConn, _ int) (*batchReader, error) {
+func newBatchReader(c datagramConn, _ int, _ bool) (*batchReader, error) {
 	return &batchReader{c: c}, nil
 }
 

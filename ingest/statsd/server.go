@@ -27,24 +27,38 @@ type ServerOptions struct {
 	// SO_REUSEPORT, each with its own reader goroutine (default 2). The
 	// kernel spreads senders over them by address.
 	UDPReaders int
-	// Workers is the number of goroutines parsing datagrams (default
-	// GOMAXPROCS). Readers only read; parsing happens here.
+	// Workers is the number of goroutines parsing datagrams that the
+	// readers hand their batches to; a negative value means GOMAXPROCS.
+	// With 0 (the default) each reader parses what it reads itself: no
+	// hand-over and no goroutine wake-up per batch, which costs less CPU
+	// per datagram when the senders share the machine, at the price of
+	// parsing one socket's traffic on one core.
 	Workers int
 	// ReadBatch is how many datagrams one recvmmsg call reads (default 32).
 	ReadBatch int
 	// MaxPacketSize is the largest datagram read whole (default 16384);
 	// a longer one is cut and its unfinished last line rejected as
-	// packet_too_large.
+	// packet_too_large. With UDPGRO the read slots are 64 KiB, the largest
+	// coalesced message, and datagrams are cut after reading.
 	MaxPacketSize int
 	// ReadBuffer is the SO_RCVBUF asked for each datagram socket (default
 	// 16 MiB). As root SO_RCVBUFFORCE passes the system maximum; the size
 	// granted is exported as ward_ingest_udp_receive_buffer_bytes.
 	ReadBuffer int
-	// Batches is how many read batches exist (default 4 per worker plus
-	// one per reader): the bounded queue between readers and workers. When
+	// Batches is how many read batches exist when Workers > 0 (default 4
+	// per worker plus one per reader): the bounded queue between readers
+	// and workers. When
 	// every batch is waiting for a worker, readers wait and the kernel
 	// buffer absorbs the burst; what overflows it is counted as kernel drops.
 	Batches int
+	// UDPGRO turns on UDP generic receive offload (Linux): datagrams of one
+	// sender that arrive together (a client sending with UDP GSO, or a NIC
+	// coalescing a flow) are read as one message of up to 64 KiB and split
+	// again by the reader, so each still counts as its own datagram. One
+	// copy and one message header then serve up to 64 datagrams. Off by
+	// default: with it, a GSO sender's datagrams are no longer received
+	// one by one, which is what a benchmark of per-datagram cost must see.
+	UDPGRO bool
 	// MaxConns bounds concurrent TCP and unix stream connections (default 1024).
 	MaxConns int
 	// Parse sets the gauge meaning of these listeners.
@@ -55,7 +69,7 @@ func (o *ServerOptions) ensureDefaults() {
 	if o.UDPReaders <= 0 {
 		o.UDPReaders = 2
 	}
-	if o.Workers <= 0 {
+	if o.Workers < 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.ReadBatch <= 0 {
@@ -83,6 +97,7 @@ type Server struct {
 	ms   *metrics.Set
 
 	udp      []*net.UDPConn
+	gro      bool // the UDP sockets have UDP GRO on
 	unixgram *net.UnixConn
 	tcp      net.Listener
 	unix     net.Listener
@@ -181,6 +196,9 @@ func (s *Server) bindInet() error {
 			return lastErr
 		}
 		s.udp, s.tcp = udp, tl
+		if s.opts.UDPGRO {
+			s.gro = enableGRO(udp)
+		}
 		return nil
 	}
 	return lastErr
@@ -237,15 +255,20 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.unregisterGauges()
 	var wg sync.WaitGroup
 	var readers sync.WaitGroup
-	pool := newBatchPool(s.opts)
-	for range s.opts.Workers {
-		wg.Go(func() { s.worker(pool) })
+	read := func(c datagramConn, proto string) { s.readAndParse(c, proto) }
+	var pool *batchPool
+	if s.opts.Workers > 0 {
+		pool = newBatchPool(s.opts, s.slotSize())
+		for range s.opts.Workers {
+			wg.Go(func() { s.worker(pool) })
+		}
+		read = func(c datagramConn, proto string) { s.readDatagrams(c, proto, pool) }
 	}
 	for _, c := range s.udp {
-		readers.Go(func() { s.readDatagrams(c, "udp", pool) })
+		readers.Go(func() { read(c, "udp") })
 	}
 	if s.unixgram != nil {
-		readers.Go(func() { s.readDatagrams(s.unixgram, "unixgram", pool) })
+		readers.Go(func() { read(s.unixgram, "unixgram") })
 	}
 	var streams sync.WaitGroup
 	if s.tcp != nil {
@@ -257,7 +280,9 @@ func (s *Server) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.Close()
 	readers.Wait()
-	close(pool.work)
+	if pool != nil {
+		close(pool.work)
+	}
 	wg.Wait()
 	streams.Wait()
 	return nil

@@ -44,6 +44,45 @@ func listenUDPGroup(addr string, n, rcvbuf int) ([]*net.UDPConn, error) {
 	return out, nil
 }
 
+// enableGRO turns UDP generic receive offload on for every socket and
+// reports whether all accepted it. With it, datagrams of one sender that
+// arrive together (a sender using UDP GSO, or a NIC coalescing a flow) are
+// read as one message with their size in a control message, and split
+// again by the reader: one copy and one message header for up to 64
+// datagrams instead of one each.
+//
+// When a socket refuses, GRO is turned off on all of them: the readers size
+// their buffers for coalesced messages only when every socket may send
+// them.
+func enableGRO(cs []*net.UDPConn) bool {
+	if len(cs) == 0 {
+		return false
+	}
+	if setGRO(cs, 1) {
+		return true
+	}
+	setGRO(cs, 0)
+	return false
+}
+
+func setGRO(cs []*net.UDPConn, on int) bool {
+	ok := true
+	for _, c := range cs {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			ok = false
+			continue
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, on)
+		}); err != nil || serr != nil {
+			ok = false
+		}
+	}
+	return ok
+}
+
 // setReadBuffer asks for SO_RCVBUFFORCE (allowed to root, above
 // net.core.rmem_max) and falls back to SO_RCVBUF.
 func setReadBuffer(c syscall.Conn, size int) {

@@ -28,6 +28,9 @@ func setReadBuffer(c syscall.Conn, size int) {
 	}
 }
 
+// enableGRO: UDP GRO is Linux-only.
+func enableGRO([]*net.UDPConn) bool { return false }
+
 func readBuffer(syscall.Conn) int      { return 0 }
 func socketInode(syscall.Conn) uint64  { return 0 }
 func udpDrops(map[uint64]bool) float64 { return 0 }

@@ -9,13 +9,30 @@ import (
 )
 
 // packetBatch is one read's worth of datagrams: a contiguous buffer cut into
-// ReadBatch slots of MaxPacketSize bytes.
+// ReadBatch slots of slotSize bytes.
 type packetBatch struct {
 	proto string
 	bufs  [][]byte
 	lens  []int
 	trunc []bool
-	n     int
+	// seg is, for a message that the kernel coalesced from several
+	// datagrams of one sender (UDP GRO), the size of each datagram but the
+	// last; 0 for a single datagram.
+	seg []int
+	n   int
+}
+
+// groSlotSize is the read slot size when UDP GRO is on: a coalesced message
+// holds up to 64 KiB, the largest UDP payload.
+const groSlotSize = 1 << 16
+
+// slotSize is the size of one read slot: MaxPacketSize, or room for a whole
+// coalesced message when the UDP sockets have GRO on.
+func (s *Server) slotSize() int {
+	if s.gro {
+		return max(s.opts.MaxPacketSize, groSlotSize)
+	}
+	return s.opts.MaxPacketSize
 }
 
 // batchPool is the bounded queue between readers and workers: free batches
@@ -25,24 +42,30 @@ type batchPool struct {
 	work chan *packetBatch
 }
 
-func newBatchPool(o ServerOptions) *batchPool {
+func newBatchPool(o ServerOptions, slot int) *batchPool {
 	p := &batchPool{
 		free: make(chan *packetBatch, o.Batches),
 		work: make(chan *packetBatch, o.Batches),
 	}
 	for range o.Batches {
-		mem := make([]byte, o.ReadBatch*o.MaxPacketSize)
-		b := &packetBatch{
-			bufs:  make([][]byte, o.ReadBatch),
-			lens:  make([]int, o.ReadBatch),
-			trunc: make([]bool, o.ReadBatch),
-		}
-		for i := range b.bufs {
-			b.bufs[i] = mem[i*o.MaxPacketSize : (i+1)*o.MaxPacketSize : (i+1)*o.MaxPacketSize]
-		}
-		p.free <- b
+		p.free <- newPacketBatch(o.ReadBatch, slot)
 	}
 	return p
+}
+
+// newPacketBatch allocates n read slots of size bytes.
+func newPacketBatch(n, size int) *packetBatch {
+	mem := make([]byte, n*size)
+	b := &packetBatch{
+		bufs:  make([][]byte, n),
+		lens:  make([]int, n),
+		trunc: make([]bool, n),
+		seg:   make([]int, n),
+	}
+	for i := range b.bufs {
+		b.bufs[i] = mem[i*size : (i+1)*size : (i+1)*size]
+	}
+	return b
 }
 
 // datagramConn is a UDP or unix datagram socket.
@@ -54,7 +77,7 @@ type datagramConn interface {
 // readDatagrams reads batches of datagrams from c and queues them for the
 // workers until c is closed. It never parses.
 func (s *Server) readDatagrams(c datagramConn, proto string, pool *batchPool) {
-	r, err := newBatchReader(c, s.opts.ReadBatch)
+	r, err := newBatchReader(c, s.opts.ReadBatch, s.gro)
 	if err != nil {
 		s.m.readErrors.Inc()
 		return
@@ -83,6 +106,32 @@ func (s *Server) readDatagrams(c datagramConn, proto string, pool *batchPool) {
 	}
 }
 
+// readAndParse reads batches of datagrams from c and applies them itself,
+// until c is closed: no hand-over to another goroutine, so no wake-up per
+// batch. Used when ServerOptions.Workers is 0.
+func (s *Server) readAndParse(c datagramConn, proto string) {
+	r, err := newBatchReader(c, s.opts.ReadBatch, s.gro)
+	if err != nil {
+		s.m.readErrors.Inc()
+		return
+	}
+	b := newPacketBatch(s.opts.ReadBatch, s.slotSize())
+	h := newHandler(s.agg, proto, s.opts.Parse)
+	for {
+		n, err := r.read(b)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.m.readErrors.Inc()
+			continue
+		}
+		b.n = n
+		h.batch(b, s.opts.MaxPacketSize)
+		h.publish()
+	}
+}
+
 // worker parses queued batches until the work queue is closed.
 func (s *Server) worker(pool *batchPool) {
 	hs := map[string]*handler{}
@@ -92,13 +141,37 @@ func (s *Server) worker(pool *batchPool) {
 			h = newHandler(s.agg, b.proto, s.opts.Parse)
 			hs[b.proto] = h
 		}
-		for i := range b.n {
-			h.datagram(b.bufs[i][:b.lens[i]], b.trunc[i])
-		}
-		h.packets += b.n
+		h.batch(b, s.opts.MaxPacketSize)
 		h.publish()
 		pool.free <- b
 	}
+}
+
+// batch applies the datagrams of a read, splitting the messages the kernel
+// coalesced (UDP GRO) back into their datagrams. A datagram longer than
+// maxPacket is cut there, as it would have been without GRO.
+func (h *handler) batch(b *packetBatch, maxPacket int) {
+	for i := range b.n {
+		p, seg := b.bufs[i][:b.lens[i]], b.seg[i]
+		if seg <= 0 || seg >= len(p) {
+			h.packet(p, b.trunc[i], maxPacket)
+			continue
+		}
+		for len(p) > 0 {
+			d := p[:min(seg, len(p))]
+			p = p[len(d):]
+			h.packet(d, false, maxPacket)
+		}
+	}
+}
+
+// packet applies one datagram and counts it.
+func (h *handler) packet(p []byte, truncated bool, maxPacket int) {
+	if len(p) > maxPacket {
+		p, truncated = p[:maxPacket], true
+	}
+	h.packets++
+	h.datagram(p, truncated)
 }
 
 // datagram applies one datagram. A cut datagram's last line is unfinished:
