@@ -125,7 +125,7 @@ func (db *DB) Ref(ls labels.Labels) (SeriesRef, error) {
 	batch := db.pdb.NewBatch()
 	defer batch.Close()
 	db.writeSeries(batch, ms)
-	if err := batch.Commit(db.wo); err != nil {
+	if err := db.commit(batch, db.wo); err != nil {
 		return 0, fmt.Errorf("tsdb: create series %s: %w", ls, err)
 	}
 	db.registerSeries(ms)
@@ -227,6 +227,11 @@ func (db *DB) commitSamples(batch *pebble.Batch, acc []refSample, created []*mem
 		_ = batch.Set(keys.WAL(seq), db.walBuf, nil)
 	}
 	if !batch.Empty() {
+		// A refused batch changes nothing: no WAL sequence, series or head
+		// sample, so reads never show what was not stored.
+		if err := db.disk.check(uint64(batch.Len())); err != nil {
+			return fmt.Errorf("tsdb: append batch of %d samples: %w", len(acc), err)
+		}
 		sync := db.wo.Sync
 		var err error
 		if sync {
@@ -247,6 +252,9 @@ func (db *DB) commitSamples(batch *pebble.Batch, acc []refSample, created []*mem
 		// The head is updated while the fsync is in flight.
 		if sync {
 			if err := batch.SyncWait(); err != nil {
+				// Pebble's log is now broken: its next commit would stop
+				// the process. Refuse every later write instead.
+				db.disk.fail(err)
 				return fmt.Errorf("tsdb: sync batch of %d samples: %w", len(acc), err)
 			}
 		}
@@ -265,9 +273,7 @@ func (db *DB) applyHead(acc []refSample, seq uint64) {
 	h := db.head
 	h.mu.Lock()
 	oldMax := h.maxT
-	for _, s := range acc {
-		h.add(s.ref, s.t, s.v, seq)
-	}
+	h.addBatch(acc, seq)
 	h.appliedSeq = seq
 	newMax := h.maxT
 	h.mu.Unlock()

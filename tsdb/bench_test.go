@@ -240,6 +240,31 @@ func BenchmarkYearRollup(b *testing.B) {
 	b.Logf("imported and rolled up %d samples in %v", len(ss), time.Since(start))
 	ss = nil
 	from := end - 365*day
+	// What the engine asks for a plain selector at a 1h step (the
+	// dashboard graph of bench/tsdbcompare's select_year_1h).
+	instant := &storage.SelectHints{Start: from - 300_000 + 1, End: end, Step: 3600_000}
+	b.Run("select instant", func(b *testing.B) {
+		cpu0 := processCPU()
+		n := 0
+		for b.Loop() {
+			q, _ := db.Querier(instant.Start, end)
+			set := q.Select(context.Background(), true, instant, labels.MustNewMatcher(labels.MatchEqual, "__name__", "year"))
+			n = 0
+			var it chunkenc.Iterator
+			for set.Next() {
+				it = set.At().Iterator(it)
+				for it.Next() == chunkenc.ValFloat {
+					n++
+				}
+			}
+			if n < nSeries*365*24 {
+				b.Fatalf("%d points", n)
+			}
+		}
+		b.ReportMetric(float64(n), "points")
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+		b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/query")
+	})
 	hints := &storage.SelectHints{Start: from, End: end, Step: 3600_000, Func: "avg_over_time", Range: 3600_000}
 	b.Run("select", func(b *testing.B) {
 		cpu0 := processCPU()

@@ -48,6 +48,9 @@ func (db *DB) Compact(ctx context.Context) error {
 		return err
 	}
 	defer db.leave()
+	if err := db.disk.check(0); err != nil {
+		return fmt.Errorf("tsdb: compact %s: %w", db.dir, err)
+	}
 	if err := db.pdb.Flush(); err != nil {
 		return fmt.Errorf("tsdb: compact: flush memtable of %s: %w", db.dir, err)
 	}
@@ -79,6 +82,9 @@ func (db *DB) compactDeletedWAL(ctx context.Context) error {
 	}
 	if est < threshold {
 		return nil
+	}
+	if err := db.disk.check(0); err != nil {
+		return fmt.Errorf("tsdb: compact deleted wal records below %d: %w", bound, err)
 	}
 	if err := db.pdb.Compact(ctx, lo, hi, false); err != nil {
 		if ctx.Err() != nil {

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/wardmetrics/ward/tsdb/internal/index"
@@ -53,6 +55,7 @@ type DB struct {
 	index  *index.Index
 	head   *head
 	m      *dbMetrics
+	disk   *diskGuard // refuses writes while the disk is full or read-only
 
 	appendMu sync.Mutex // serialises writers of series, WAL and head
 	walSeq   uint64     // next WAL record sequence; guarded by appendMu
@@ -106,7 +109,20 @@ func Open(dir string, opts Options, ms *metrics.Set) (*DB, error) {
 			}
 		}
 	}
-	popts := pebbleOptions(&opts)
+	disk := newDiskGuard(dir, &opts)
+	// A full or read-only file system is reported as such rather than as
+	// whatever Pebble's first write would make of it.
+	if err := disk.check(0); err != nil {
+		if !errors.Is(err, ErrDiskFull) {
+			return nil, fmt.Errorf("tsdb: open %s: %w", dir, err)
+		}
+	}
+	if err := disk.makeBallast(); err != nil {
+		// Most likely no room for it: writes wait until there is.
+		disk.ballastGone.Store(true)
+		opts.Logger.Warn("tsdb: no ballast file", "err", err)
+	}
+	popts := pebbleOptions(&opts, disk)
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("tsdb: open pebble in %s: %w", dir, err)
@@ -116,6 +132,7 @@ func Open(dir string, opts Options, ms *metrics.Set) (*DB, error) {
 		dir:     dir,
 		pdb:     pdb,
 		popts:   popts,
+		disk:    disk,
 		wo:      pebble.Sync,
 		series:  newSeriesTable(),
 		index:   index.New(),
@@ -140,7 +157,8 @@ func Open(dir string, opts Options, ms *metrics.Set) (*DB, error) {
 	return db, nil
 }
 
-func pebbleOptions(o *Options) *pebble.Options {
+func pebbleOptions(o *Options, disk *diskGuard) *pebble.Options {
+	logger := &pebbleLogger{log: o.Logger}
 	po := &pebble.Options{
 		FormatMajorVersion:          pebble.FormatNewest,
 		MemTableSize:                o.MemTableSize,
@@ -149,7 +167,14 @@ func pebbleOptions(o *Options) *pebble.Options {
 		L0StopWritesThreshold:       1000,
 		LBaseMaxBytes:               64 << 20,
 		CacheSize:                   o.CacheSize,
-		Logger:                      quietLogger{},
+		Logger:                      logger,
+		// ENOSPC removes the ballast and retries once (see diskspace.go).
+		FS: vfs.OnDiskFull(vfs.Default, disk.onDiskFull),
+		EventListener: &pebble.EventListener{
+			// Failed flushes and compactions are retried by Pebble and
+			// do not stop the process; they are logged (rate-limited).
+			BackgroundError: func(err error) { logger.Errorf("background error: %s", err) },
+		},
 		// Obsolete log files are deleted, not kept for reuse (see
 		// walDeleter), and the manifest is rewritten from a snapshot once
 		// it reaches 16 MiB instead of Pebble's 128 MiB: neither grows with
@@ -161,14 +186,33 @@ func pebbleOptions(o *Options) *pebble.Options {
 	return po
 }
 
-// quietLogger drops Pebble's informational logging; errors surface through
-// returned errors and Fatalf still stops the process as Pebble expects.
-type quietLogger struct{}
+// pebbleLogger drops Pebble's informational logging and logs its errors
+// (background flush and compaction failures, which Pebble retries) at most
+// once per pebbleErrorEvery. Fatalf still stops the process, as Pebble
+// expects: it is called when Pebble cannot continue (a failed write to its
+// log or manifest), which the disk guard exists to prevent.
+type pebbleLogger struct {
+	log     *slog.Logger
+	lastErr atomic.Int64 // unix nanoseconds of the last logged error
+}
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
+const pebbleErrorEvery = 10 * time.Second
+
+func (*pebbleLogger) Infof(string, ...any) {}
+
+func (l *pebbleLogger) Errorf(format string, args ...any) {
+	now := time.Now().UnixNano()
+	last := l.lastErr.Load()
+	if now-last < int64(pebbleErrorEvery) || !l.lastErr.CompareAndSwap(last, now) {
+		return
+	}
+	l.log.Error("tsdb: pebble: "+fmt.Sprintf(format, args...), "note", "retried by pebble; further errors within 10s are not logged")
+}
+
+func (l *pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf("pebble: "+format, args...)
+	l.log.Error("tsdb: fatal storage error", "err", msg)
+	panic(msg)
 }
 
 // load reads everything the in-memory state is built from.
@@ -213,7 +257,7 @@ func (db *DB) checkFormat() error {
 		b := db.pdb.NewBatch()
 		_ = b.Set(keys.MetaFormatVersion, binary.AppendUvarint(nil, FormatVersion), nil)
 		_ = b.Set(keys.MetaBucketMillis, binary.AppendUvarint(nil, uint64(db.bucket)), nil)
-		if err := b.Commit(pebble.Sync); err != nil {
+		if err := db.commit(b, pebble.Sync); err != nil {
 			return fmt.Errorf("tsdb: write format version: %w", err)
 		}
 		return nil
@@ -332,8 +376,12 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	db.bgCancel()
 	db.bgWG.Wait()
-	err := db.checkpoint()
-	if err == nil {
+	var err error
+	if rerr := db.disk.check(0); rerr != nil {
+		// Every accepted write is in the WAL, which the next Open replays;
+		// a checkpoint would only be refused, or kill the process.
+		db.opts.Logger.Warn("tsdb: closing without a checkpoint", "err", rerr)
+	} else if err = db.checkpoint(); err == nil {
 		err = db.compactOnClose()
 	}
 	db.m.unregister()
@@ -355,6 +403,9 @@ func (db *DB) leave() { db.closeMu.RUnlock() }
 func (db *DB) now() int64 { return db.opts.Now().UnixMilli() }
 
 func (db *DB) logErr(what string, err error) {
+	if errors.Is(err, ErrWriteRefused) {
+		return // counted by reason, and logged when refusals begin
+	}
 	db.m.bgErrors.Inc()
 	db.opts.Logger.Error("tsdb background job failed", "job", what, "err", err)
 }

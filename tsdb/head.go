@@ -92,12 +92,38 @@ func (h *head) add(ref SeriesRef, t int64, v float64, seq uint64) {
 	if seq != 0 && b.firstSeq == 0 {
 		b.firstSeq = seq
 	}
+	h.addTo(b, ref, t, v)
+}
+
+// addBatch is add for every sample of one WAL record: a flush batch
+// nearly always falls in one bucket, which is looked up once per change
+// of bucket instead of once per sample.
+func (h *head) addBatch(acc []refSample, seq uint64) {
+	var b *headBucket
+	lo, hi := int64(0), int64(math.MinInt64) // b's range [lo, hi); empty at first
+	for _, s := range acc {
+		if s.t < lo || s.t >= hi {
+			b = h.getBucket(h.bucketStart(s.t))
+			if seq != 0 && b.firstSeq == 0 {
+				b.firstSeq = seq
+			}
+			lo, hi = b.start, b.start+h.bucket
+		}
+		h.addTo(b, s.ref, s.t, s.v)
+	}
+}
+
+// addTo appends one sample to bucket b, which holds t.
+func (h *head) addTo(b *headBucket, ref SeriesRef, t int64, v float64) {
 	if int(ref) >= len(b.series) {
 		n := max(int(ref)+1, 2*len(b.series))
 		b.series = slices.Grow(b.series, n-len(b.series))[:n]
 	}
 	c := b.series[ref]
 	if c == nil {
+		// The stream grows as it fills. (Reserving the size of the
+		// series' previous stream saves a few copies but holds two full
+		// buckets during the out-of-order window: +7% peak heap.)
 		c = &headChunk{}
 		b.series[ref] = c
 	}

@@ -160,7 +160,7 @@ func (db *DB) importFlush(ctx context.Context, buf map[importKey][]sample, pendi
 		for _, ms := range pending {
 			db.writeSeries(b, ms)
 		}
-		err := b.Commit(pebble.Sync)
+		err := db.commit(b, pebble.Sync)
 		b.Close()
 		if err != nil {
 			db.appendMu.Unlock()
@@ -216,7 +216,7 @@ func (db *DB) importFlush(ctx context.Context, buf map[importKey][]sample, pendi
 		batch := db.pdb.NewBatch()
 		db.walBuf = encodeWAL(db.walBuf[:0], toHead)
 		_ = batch.Set(keys.WAL(db.walSeq), db.walBuf, nil)
-		err := batch.Commit(db.wo)
+		err := db.commit(batch, db.wo)
 		batch.Close()
 		if err == nil {
 			db.walSeq++
@@ -308,6 +308,11 @@ func (db *DB) importChunks(ctx context.Context, buf map[importKey][]sample, ks [
 	if err != nil {
 		return 0, err
 	}
+	// Ingesting links the file in and writes a manifest entry: it must not
+	// meet a full disk either.
+	if err := db.disk.check(0); err != nil {
+		return 0, fmt.Errorf("tsdb: import: ingest %s: %w", path, err)
+	}
 	if err := db.pdb.Ingest(ctx, []string{path}); err != nil {
 		return 0, fmt.Errorf("tsdb: import: ingest: %w", err)
 	}
@@ -337,7 +342,7 @@ func (db *DB) importChunks(ctx context.Context, buf map[importKey][]sample, ks [
 		_ = b.Set(keys.MetaSealed, binary.AppendVarint(nil, end), nil)
 	}
 	h.mu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := db.commit(b, pebble.Sync); err != nil {
 		return 0, fmt.Errorf("tsdb: import: mark rollups: %w", err)
 	}
 	return stored, nil

@@ -82,7 +82,7 @@ func (kv *KV) PutBatch(pairs []KVPair) error {
 			_ = b.Set(kv.key(p.Key), p.Value, nil)
 		}
 	}
-	if err := b.Commit(kv.db.wo); err != nil {
+	if err := kv.db.commit(b, kv.db.wo); err != nil {
 		return fmt.Errorf("tsdb: kv %s write %d pairs: %w", kv.ns, len(pairs), err)
 	}
 	return nil

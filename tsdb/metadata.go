@@ -31,6 +31,9 @@ func (db *DB) SetMetadata(m Metadata) error {
 		v = binary.AppendUvarint(v, uint64(len(f)))
 		v = append(v, f...)
 	}
+	if err := db.disk.check(uint64(len(v) + len(m.Name))); err != nil {
+		return fmt.Errorf("tsdb: set metadata of %s: %w", m.Name, err)
+	}
 	if err := db.pdb.Set(keys.Metadata(m.Name), v, db.wo); err != nil {
 		return fmt.Errorf("tsdb: set metadata of %s: %w", m.Name, err)
 	}

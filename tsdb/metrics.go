@@ -18,6 +18,9 @@ type dbMetrics struct {
 	imported       *metrics.Counter
 	compactions    *metrics.Counter
 	walCompactions *metrics.Counter
+	// maintenanceRounds counts rounds of the background job, run or
+	// skipped (writes refused).
+	maintenanceRounds *metrics.Counter
 }
 
 func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
@@ -39,6 +42,19 @@ func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
 	m.imported = counter("ward_tsdb_samples_imported_total")
 	m.compactions = counter("ward_tsdb_compactions_total")
 	m.walCompactions = counter("ward_tsdb_wal_compactions_total")
+	m.maintenanceRounds = counter("ward_tsdb_maintenance_rounds_total")
+	// Writes refused before reaching Pebble (diskspace.go), by reason.
+	db.disk.refusedFull = counter(`ward_tsdb_writes_refused_total{reason="` + RefusedDiskFull + `"}`)
+	db.disk.refusedRO = counter(`ward_tsdb_writes_refused_total{reason="` + RefusedReadOnly + `"}`)
+	db.disk.refusedFailed = counter(`ward_tsdb_writes_refused_total{reason="` + RefusedFailed + `"}`)
+	gauge("ward_tsdb_writes_refusing", func() float64 {
+		if db.disk.refused() != nil {
+			return 1
+		}
+		return 0
+	})
+	gauge("ward_tsdb_disk_available_bytes", func() float64 { return float64(db.disk.lastAvail.Load()) })
+	gauge("ward_tsdb_disk_reserve_bytes", func() float64 { return float64(db.disk.lastReserve.Load()) })
 	gauge("ward_tsdb_series", func() float64 { return float64(db.series.len()) })
 	gauge("ward_tsdb_head_samples", func() float64 {
 		db.head.mu.RLock()

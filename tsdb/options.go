@@ -44,6 +44,9 @@ const (
 	DefaultMemTableSize     = 128 << 20
 )
 
+// AutoBallast as Options.DiskBallast sizes the ballast file from the reserve.
+const AutoBallast = -1
+
 // Options configure a DB. The zero value is usable; Open calls EnsureDefaults.
 type Options struct {
 	// RetentionRaw, Retention5m and Retention1h bound how long each
@@ -83,6 +86,29 @@ type Options struct {
 	// Logger receives background errors. Nil discards them (they are still
 	// counted in ward_tsdb_background_errors_total).
 	Logger *slog.Logger
+
+	// DiskReserve is the free space (bytes) the data directory's file
+	// system must keep: a write that would leave less is refused with a
+	// *WriteRefusedError (ErrDiskFull) before it reaches Pebble, which
+	// cannot survive running out of space, and writes resume by themselves
+	// once a quarter of the reserve more is free again. Zero means 1% of
+	// the file system, at least 64 MiB and at most 1 GiB, but at most a
+	// tenth of the file system: with a ballast of as much, room for what
+	// Pebble may write after writes stop (a memtable flush, at most
+	// MemTableSize and mostly deleted WAL records; a manifest rewrite, at
+	// most 16 MiB). Negative turns the check off (a read-only file system
+	// is still refused).
+	DiskReserve int64
+	// DiskBallast is the size of a ballast file kept in the directory
+	// (ward-ballast, its blocks allocated) and removed when Pebble meets a
+	// full disk anyway — another process took the reserve — so that the
+	// write or flush in progress can finish; it is recreated when writes
+	// resume. Zero means no ballast; AutoBallast means the reserve's size,
+	// at most 64 MiB: room for a memtable flush of Ward's batches.
+	DiskBallast int64
+
+	// statFS replaces statfs in tests, which simulate a full disk with it.
+	statFS func(dir string) (fsStat, error)
 
 	// walCompactBytes overrides walCompactThreshold in tests, which cannot
 	// write tens of MB of WAL records quickly.
@@ -150,6 +176,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Sync != SyncEachBatch && o.Sync != SyncNone {
 		errs = append(errs, fmt.Errorf("tsdb: unknown sync policy %d", int(o.Sync)))
+	}
+	if o.DiskBallast < AutoBallast {
+		errs = append(errs, fmt.Errorf("tsdb: disk ballast %d must be a size or AutoBallast", o.DiskBallast))
 	}
 	if o.CacheSize < 0 || o.MemTableSize < 1<<20 {
 		errs = append(errs, fmt.Errorf("tsdb: cache size %d and memtable size %d must be non-negative and at least 1 MiB", o.CacheSize, o.MemTableSize))

@@ -48,6 +48,11 @@ func (db *DB) enforceRetention(ctx context.Context) error {
 			continue
 		}
 		lo, hi := j.key(math.MinInt64), j.key(cut)
+		// The range deletion needs a few bytes, the compaction after it
+		// room for its output: neither may meet a full disk.
+		if err := db.disk.check(0); err != nil {
+			return fmt.Errorf("tsdb: retention of %s data before %d: %w", j.name, cut, err)
+		}
 		if err := db.pdb.DeleteRange(lo, hi, db.wo); err != nil {
 			return fmt.Errorf("tsdb: retention of %s data before %d: %w", j.name, cut, err)
 		}

@@ -90,6 +90,10 @@ func (db *DB) maintenanceLoop(ctx context.Context) {
 		if err := db.maintain(ctx); err != nil && ctx.Err() == nil {
 			db.logErr("maintenance", err)
 		}
+		db.m.maintenanceRounds.Inc()
+		// A seal refused while the disk was full is retried here, not only
+		// when the next bucket closes.
+		db.kickSeal()
 	}
 }
 
@@ -108,6 +112,10 @@ func (db *DB) Maintain(ctx context.Context) error {
 func (db *DB) maintain(ctx context.Context) error {
 	db.maintMu.Lock()
 	defer db.maintMu.Unlock()
+	// Nothing to do while writes are refused: every step writes.
+	if err := db.disk.check(0); err != nil {
+		return err
+	}
 	if err := db.rollupDirty(ctx); err != nil {
 		return err
 	}
@@ -253,7 +261,7 @@ func (db *DB) computePeriod(ctx context.Context, r resolution, p int64, dirty bo
 			_ = batch.Set(key, val, nil)
 			db.m.rollupChunks.Inc()
 			if batch.Len() >= maxBatchBytes {
-				if err := batch.Commit(pebble.NoSync); err != nil {
+				if err := db.commit(batch, pebble.NoSync); err != nil {
 					return fmt.Errorf("tsdb: write rollups of %d: %w", p, err)
 				}
 				batch.Close()
@@ -267,7 +275,7 @@ func (db *DB) computePeriod(ctx context.Context, r resolution, p int64, dirty bo
 	} else {
 		_ = batch.Set(keys.MetaRollupWatermark(r.id), binary.AppendVarint(nil, p+r.period), nil)
 	}
-	if err := batch.Commit(db.wo); err != nil {
+	if err := db.commit(batch, db.wo); err != nil {
 		return fmt.Errorf("tsdb: write rollups of %d: %w", p, err)
 	}
 	if !dirty {

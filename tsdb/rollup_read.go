@@ -23,12 +23,16 @@ type rollupPlan struct {
 	res        resolution
 	mint, maxt int64
 	// rangeFn: points at their last sample's time, valued by pick.
-	// Otherwise (instant selectors): a step function sampled every
-	// lookback, so that every evaluation step finds the latest value.
+	// Otherwise (instant selectors): a step function sampled once per
+	// evaluation step, at the step's own time (see rollupIter).
 	rangeFn  bool
 	pick     func(p *chunk.Point) float64
 	cols     chunk.Columns
 	lookback int64
+	// anchor and step place the evaluation steps of an instant selector:
+	// anchor+k*step. The engine selects from the first step minus the
+	// lookback plus 1 ms, so anchor is hints.Start+lookback-1.
+	anchor, step int64
 }
 
 func pickLast(p *chunk.Point) float64 { return p.Last }
@@ -68,7 +72,8 @@ func (db *DB) planRollup(h *storage.SelectHints, mint, maxt int64) *rollupPlan {
 	if w5 == math.MinInt64 || mint >= w5 {
 		return nil
 	}
-	plan := &rollupPlan{mint: mint, maxt: maxt, pick: pickLast, cols: chunk.ColLast, lookback: db.opts.LookbackDelta.Milliseconds()}
+	lookback := db.opts.LookbackDelta.Milliseconds()
+	plan := &rollupPlan{mint: mint, maxt: maxt, pick: pickLast, cols: chunk.ColLast, lookback: lookback, anchor: mint + lookback - 1, step: h.Step}
 	limit := h.Step
 	if h.Range > 0 {
 		f, ok := rollupFuncs[h.Func]
@@ -289,19 +294,25 @@ func (s *rollupSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
 	if !ok {
 		ri = &rollupIter{}
 	}
-	*ri = rollupIter{s: s, j: -1}
-	if !s.plan.rangeFn {
-		// The first Next moves to the first step at or after mint.
-		ri.t = floorTo(s.plan.mint-1, s.plan.lookback)
-	}
+	*ri = rollupIter{s: s, j: -1, t: math.MinInt64}
 	return ri
 }
 
 // rollupIter iterates a rollupSeries. For range functions it walks the
-// points; for instant selectors it walks times t = k*lookback, yielding
-// the last value of the newest point whose last sample is at or before t,
-// as long as that sample is within lookback of t or a later point's bucket
-// has already begun (the series is still alive).
+// points. For instant selectors it yields the step function "last value
+// of the newest point whose last sample is at or before t, as long as that
+// sample is within lookback of t or a later point's bucket has already
+// begun (the series is still alive)", sampled once per evaluation step at
+// the step's own time (anchor+k*step), so the engine's lookback finds
+// exactly one point per step: a year at 1h is 8,760 points per series,
+// not one per lookback (105,120).
+//
+// A consumer whose steps are not on that grid (a subquery, whose steps
+// are multiples of its own step; any other caller) still gets a point in
+// every lookback window it seeks: Seek(x) with no grid time in
+// (x, x+lookback] yields the function's value at x+lookback, which is
+// the evaluation time of a PromQL seek to x. Timestamps stay increasing,
+// so the series remains a valid iterator for callers that only call Next.
 type rollupIter struct {
 	s     *rollupSeries
 	j     int   // current point (range) or newest point with LastT <= t (instant)
@@ -309,13 +320,24 @@ type rollupIter struct {
 	v     float64
 	valid bool // positioned on a sample
 	done  bool
+	grid  bool // t is an evaluation step (not a seek's own time)
 }
 
 func (it *rollupIter) Next() chunkenc.ValueType {
 	if it.done {
 		return chunkenc.ValNone
 	}
-	if it.next() {
+	var ok bool
+	if it.s.plan.rangeFn {
+		ok = it.nextPoint()
+	} else {
+		ok = it.stepFrom(it.gridAfter(it.t), true)
+	}
+	return it.result(ok)
+}
+
+func (it *rollupIter) result(ok bool) chunkenc.ValueType {
+	if ok {
 		it.valid = true
 		return chunkenc.ValFloat
 	}
@@ -323,47 +345,70 @@ func (it *rollupIter) Next() chunkenc.ValueType {
 	return chunkenc.ValNone
 }
 
-func (it *rollupIter) next() bool {
+// nextPoint moves to the next point of a range function's series.
+func (it *rollupIter) nextPoint() bool {
 	s := it.s
-	if s.plan.rangeFn {
-		for it.j+1 < len(s.pts) {
-			it.j++
-			p := &s.pts[it.j]
-			if p.lastT < s.plan.mint {
-				continue
-			}
-			if p.lastT > s.plan.maxt {
-				return false
-			}
-			it.t, it.v = p.lastT, p.v
-			return true
+	for it.j+1 < len(s.pts) {
+		it.j++
+		p := &s.pts[it.j]
+		if p.lastT < s.plan.mint {
+			continue
 		}
-		return false
-	}
-	l := s.plan.lookback
-	for len(s.pts) > 0 {
-		it.t += l
-		if it.t > s.plan.maxt {
+		if p.lastT > s.plan.maxt {
 			return false
 		}
-		for it.j+1 < len(s.pts) && s.pts[it.j+1].lastT <= it.t {
+		it.t, it.v = p.lastT, p.v
+		return true
+	}
+	return false
+}
+
+// gridAtOrAfter returns the first evaluation step at or after t (never
+// before the first step).
+func (it *rollupIter) gridAtOrAfter(t int64) int64 {
+	a, step := it.s.plan.anchor, it.s.plan.step
+	if t <= a {
+		return a
+	}
+	return a + (t-a+step-1)/step*step
+}
+
+// gridAfter returns the first evaluation step after t, the current time.
+func (it *rollupIter) gridAfter(t int64) int64 {
+	if t == math.MinInt64 {
+		return it.s.plan.anchor
+	}
+	if it.grid {
+		return t + it.s.plan.step // no division on the common path
+	}
+	return it.gridAtOrAfter(t + 1)
+}
+
+// stepFrom moves to the first time at or after t where the step function
+// has a value: t itself, or a later evaluation step when t falls before
+// the series or in a gap of it. grid says whether t is an evaluation step.
+func (it *rollupIter) stepFrom(t int64, grid bool) bool {
+	s := it.s
+	l := s.plan.lookback
+	for len(s.pts) > 0 && t <= s.plan.maxt {
+		for it.j+1 < len(s.pts) && s.pts[it.j+1].lastT <= t {
 			it.j++
 		}
 		if it.j < 0 {
-			// Before the first point: jump to the step before it.
-			it.t = max(it.t, floorTo(s.pts[0].lastT-1, l))
+			// Before the first point: jump to the first step at or after it.
+			t, grid = it.gridAtOrAfter(s.pts[0].lastT), true
 			continue
 		}
 		p := &s.pts[it.j]
-		if it.t-p.lastT < l || (it.j+1 < len(s.pts) && s.pts[it.j+1].start <= it.t) {
-			it.v = p.v
+		if t-p.lastT < l || (it.j+1 < len(s.pts) && s.pts[it.j+1].start <= t) {
+			it.t, it.v, it.grid = t, p.v, grid
 			return true
 		}
 		if it.j+1 == len(s.pts) {
 			return false
 		}
-		// A gap: jump to the step before the next point's bucket begins.
-		it.t = max(it.t, floorTo(s.pts[it.j+1].start-1, l))
+		// A gap: jump to the first step at or after the next bucket's start.
+		t, grid = it.gridAtOrAfter(s.pts[it.j+1].start), true
 	}
 	return false
 }
@@ -381,10 +426,22 @@ func (it *rollupIter) Seek(t millis) chunkenc.ValueType {
 		it.j = max(it.j, k-1)
 		return it.Next()
 	}
-	if target := floorTo(t-1, s.plan.lookback); target > it.t {
-		it.t = target // Next adds one step: the first step >= t
+	l := s.plan.lookback
+	var g int64
+	if it.valid && it.grid && it.t+s.plan.step >= t {
+		g = it.t + s.plan.step // the next step: no division on the common path
+	} else {
+		g = it.gridAtOrAfter(t)
 	}
-	return it.Next()
+	onGrid := true
+	if g > t+l || (g == t && s.plan.step > l) {
+		// No step in (t, t+lookback]: the seek is not one of the grid's
+		// steps (see rollupIter).
+		if t <= s.plan.maxt-l {
+			g, onGrid = t+l, false
+		}
+	}
+	return it.result(it.stepFrom(g, onGrid))
 }
 
 func (it *rollupIter) At() (int64, float64) { return it.t, it.v }

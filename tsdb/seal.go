@@ -85,7 +85,7 @@ func (db *DB) sealBucket(b *headBucket, walBound uint64, maxT int64) error {
 	_ = batch.Set(keys.MetaMaxT, binary.AppendVarint(nil, maxT), nil)
 	_ = batch.Set(metaWALNext, binary.AppendUvarint(nil, walBound), nil)
 	_ = batch.DeleteRange(keys.WAL(0), keys.WAL(walBound), nil)
-	if err := batch.Commit(db.wo); err != nil {
+	if err := db.commit(batch, db.wo); err != nil {
 		return fmt.Errorf("tsdb: seal bucket %d: %w", b.start, err)
 	}
 	db.walDropped.Store(walBound)
@@ -114,6 +114,7 @@ func (db *DB) writeBucketChunks(b *headBucket) (*pebble.Batch, error) {
 	var ts []int64
 	var vs []float64
 	var key, val, scratch []byte
+	var enc chunk.Encoder // its scratch buffers serve every series
 	for ref, c := range b.series {
 		if c == nil {
 			continue
@@ -123,10 +124,10 @@ func (db *DB) writeBucketChunks(b *headBucket) (*pebble.Batch, error) {
 			continue
 		}
 		key = keys.AppendChunk(key[:0], b.start, keys.SeriesID(ref))
-		val = chunk.EncodeRaw(val[:0], b.start, ts, vs)
+		val = enc.EncodeRaw(val[:0], b.start, ts, vs)
 		_ = batch.Set(key, val, nil)
 		if batch.Len() >= maxBatchBytes {
-			if err := batch.Commit(pebble.NoSync); err != nil {
+			if err := db.commit(batch, pebble.NoSync); err != nil {
 				batch.Close()
 				return nil, fmt.Errorf("tsdb: write chunks of bucket %d: %w", b.start, err)
 			}
@@ -160,7 +161,7 @@ func (db *DB) checkpoint() error {
 			continue
 		}
 		if batch.Len() > 0 {
-			if err := batch.Commit(pebble.NoSync); err != nil {
+			if err := db.commit(batch, pebble.NoSync); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -175,7 +176,7 @@ func (db *DB) checkpoint() error {
 	_ = batch.Set(keys.MetaMaxT, binary.AppendVarint(nil, h.maxT), nil)
 	_ = batch.Set(metaWALNext, binary.AppendUvarint(nil, db.walSeq), nil)
 	_ = batch.DeleteRange(keys.WAL(0), keys.WAL(db.walSeq), nil)
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := db.commit(batch, pebble.Sync); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -132,4 +133,31 @@ func BenchmarkStreamAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkStreamDecode decodes whole head streams, as sealing a bucket
+// does.
+func BenchmarkStreamDecode(b *testing.B) {
+	d := loadBench(b, 2)
+	streams := make([]Stream, len(d.ts))
+	for i := range d.ts {
+		for j, t := range d.ts[i][:720] {
+			streams[i].Append(t, d.vs[i][j])
+		}
+	}
+	var ts []int64
+	var vs []float64
+	var scratch []byte
+	n := 0
+	runtime.LockOSThread() // threadCPU measures this thread
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
+	for b.Loop() {
+		for i := range streams {
+			ts, vs, scratch = streams[i].DecodeBuf(ts[:0], vs[:0], math.MinInt64, math.MaxInt64, scratch)
+			n += len(ts)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(n)/(threadCPU()-cpu0).Seconds(), "samples/cpu-s")
 }

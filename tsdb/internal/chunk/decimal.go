@@ -31,9 +31,17 @@ func toDecimal(v float64) (m int64, e int, ok bool) {
 		return 0, 0, false
 	}
 	for k := 1; k <= maxDecimals; k++ {
-		x := math.Round(v * pow10[k])
+		y := v * pow10[k]
+		x := math.Round(y)
 		if math.Abs(x) >= maxMantissa {
 			return 0, 0, false
+		}
+		// A true m·10^-k gives y within a few ulps of m; too few digits
+		// leave y far from any integer. Rejecting those without the
+		// verifying division (the slow part) changes no result: the
+		// bound is ~10^7 ulps.
+		if d := math.Abs(y - x); d > 1e-9*math.Abs(y) {
+			continue
 		}
 		if x/pow10[k] == v {
 			return int64(x), -k, true
@@ -51,36 +59,51 @@ func fromDecimal(m int64, e int) float64 {
 }
 
 // toDecimals converts vs to mantissas at one common exponent, the smallest
-// of all values' exponents. ok is false when some value is not a short
-// decimal or the common scale overflows; then the caller uses XOR.
+// of all values' shortest exponents. ok is false when some value is not a
+// short decimal or the common scale overflows; then the caller uses XOR.
+//
+// The values of a chunk nearly always share their scale, so each value is
+// first tried at the common scale found so far (one multiplication, one
+// rounding, one division to verify); only a value that does not fit it is
+// searched digit by digit (toDecimal), raising the scale of the mantissas
+// before it when it needs more digits. The check x/10^k == v makes every
+// mantissa exact whichever way it was found.
 func toDecimals(vs []float64, ms []int64) (out []int64, exp int, ok bool) {
 	ms = ms[:0]
-	minE, maxE := 0, math.MinInt
+	k := 0 // common number of fractional digits
 	for _, v := range vs {
+		p := pow10[k]
+		if x := math.Round(v * p); math.Abs(x) < maxMantissa && x/p == v && (v != 0 || !math.Signbit(v)) {
+			ms = append(ms, int64(x))
+			continue
+		}
 		m, e, ok := toDecimal(v)
 		if !ok {
 			return ms, 0, false
 		}
-		ms = append(ms, m)
-		minE, maxE = min(minE, e), max(maxE, e)
-	}
-	if minE < maxE {
-		// Rescale to the common exponent; each value's own exponent is
-		// recomputed, which is cheaper than keeping a slice of them.
-		for i := range ms {
-			_, e, _ := toDecimal(vs[i])
-			d := e - minE
-			if d == 0 {
-				continue
+		switch d := -e - k; {
+		case d > 0:
+			// More digits than the scale so far: rescale what came before.
+			q := int64(pow10[d])
+			for i, x := range ms {
+				if x > maxMantissa/q || x < -maxMantissa/q {
+					return ms, 0, false
+				}
+				ms[i] = x * q
 			}
-			p := int64(pow10[d])
-			if ms[i] > maxMantissa/p || ms[i] < -maxMantissa/p {
+			k = -e
+		case d < 0:
+			// Fewer digits, but the product at the common scale was out of
+			// range or inexact: scale the shortest mantissa exactly.
+			q := int64(pow10[-d])
+			if m > maxMantissa/q || m < -maxMantissa/q {
 				return ms, 0, false
 			}
-			ms[i] *= p
+			m *= q
 		}
+		ms = append(ms, m)
 	}
-	return ms, minE, true
+	return ms, -k, true
 }
 
 // ToDecimal returns m and e with v == m * 10^e exactly (e <= 0), if v is a

@@ -167,6 +167,14 @@ func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 		if k >= 1 {
 			lead = 1 << (k - 1)
 		}
+		if eb == 0 {
+			// Every residual is lead (a constant column: positions of a
+			// dense chunk, counts, last-sample offsets): no bits to read.
+			for i := range out {
+				out[i] = lead
+			}
+			return !r.overrun
+		}
 		// The bits are read with the inlined take while the accumulator
 		// holds enough; readBits handles refills past the end and overrun.
 		for i := range out {

@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 )
@@ -155,11 +156,15 @@ func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch [
 			nacc = 0
 		}
 	}
-	r := newBitReader(buf)
 	if mint <= s.t0 && maxt >= s.tPrev {
-		// The whole stream is wanted: size the output once.
-		ts, vs = slices.Grow(ts, int(s.n)), slices.Grow(vs, int(s.n))
+		// The whole stream is wanted (sealing, and most reads of the
+		// head): the fast loop, into outputs sized once.
+		off := len(ts)
+		ts, vs = slices.Grow(ts, int(s.n))[:off+int(s.n)], slices.Grow(vs, int(s.n))[:off+int(s.n)]
+		s.decodeAll(buf, ts[off:], vs[off:])
+		return ts, vs, buf
 	}
+	r := newBitReader(buf)
 	bits := r.readBits(64)
 	t, d := s.t0, int64(0)
 	lead, trail := uint(0), uint(0)
@@ -195,4 +200,119 @@ func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch [
 		}
 	}
 	return ts, vs, buf
+}
+
+// refillLocal is bitReader.refill on a decoder's local state: at least 57
+// bits in acc when input remains.
+func refillLocal(src []byte, acc uint64, nacc uint, pos int) (uint64, uint, int) {
+	if pos+8 <= len(src) {
+		v := binary.BigEndian.Uint64(src[pos:])
+		take := (64 - nacc) >> 3
+		// take == 0 shifts by 64, which is 0 in Go: nothing added.
+		acc |= (v >> (64 - take*8)) << (64 - nacc - take*8)
+		return acc, nacc + take*8, pos + int(take)
+	}
+	for nacc <= 56 && pos < len(src) {
+		acc |= uint64(src[pos]) << (56 - nacc)
+		nacc += 8
+		pos++
+	}
+	return acc, nacc, pos
+}
+
+// decodeAll decodes all s.n samples of the snapshot buf into ts and vs
+// (both of length s.n). It is the loop of DecodeBuf with the reader's
+// state in locals, so that it stays in registers: sealing a bucket decodes
+// every sample of the head once.
+func (s *Stream) decodeAll(src []byte, ts []int64, vs []float64) {
+	n := int(s.n)
+	if n == 0 || len(ts) < n || len(vs) < n {
+		return
+	}
+	var acc uint64
+	var nacc uint
+	pos := 0
+	acc, nacc, pos = refillLocal(src, acc, nacc, pos)
+	// The first value: 64 raw bits, read in two halves.
+	hi := acc >> 32
+	acc <<= 32
+	nacc -= min(nacc, 32)
+	acc, nacc, pos = refillLocal(src, acc, nacc, pos)
+	bits := hi<<32 | acc>>32
+	acc <<= 32
+	nacc -= min(nacc, 32)
+	t, d := s.t0, int64(0)
+	ts[0], vs[0] = t, math.Float64frombits(bits)
+	lead, trail := uint(0), uint(0)
+	for i := 1; i < n; i++ {
+		if nacc < 57 {
+			acc, nacc, pos = refillLocal(src, acc, nacc, pos)
+		}
+		// Timestamp: delta of delta, prefix classes 0, 10, 110, 1110, 1111.
+		if acc>>63 != 0 {
+			var dod int64
+			switch ones := uint(leadingZeros64(^acc)); {
+			case ones >= 4:
+				acc <<= 4
+				nacc -= 4
+				r := bitReader{src: src, pos: pos, acc: acc, nacc: nacc}
+				dod = int64(r.readBits(64))
+				acc, nacc, pos = r.acc, r.nacc, r.pos
+			default:
+				w := [4]uint{0, 7, 12, 20}[ones]
+				acc <<= ones + 1
+				v := acc >> (64 - w)
+				acc <<= w
+				nacc -= ones + 1 + w
+				// Sign-extend, the positive edge kept positive (readDoD).
+				dod = int64(v)
+				if v > 1<<(w-1) {
+					dod -= 1 << w
+				}
+			}
+			if i == 1 {
+				d = dod
+			} else {
+				d += dod
+			}
+		} else {
+			acc <<= 1
+			nacc--
+		}
+		t += d
+		if nacc < 57 {
+			acc, nacc, pos = refillLocal(src, acc, nacc, pos)
+		}
+		// Value: 0 same, 10 same window, 11 new window (5+6 bits).
+		if acc>>63 != 0 {
+			if acc>>62 == 3 {
+				lead = uint(acc>>(64-7)) & 31
+				trail = 64 - lead - (uint(acc>>(64-13))&63 + 1)
+				acc <<= 13
+				nacc -= 13
+			} else {
+				acc <<= 2
+				nacc -= 2
+			}
+			sig := 64 - lead - trail
+			if sig > nacc {
+				acc, nacc, pos = refillLocal(src, acc, nacc, pos)
+			}
+			var x uint64
+			if sig <= nacc {
+				x = acc >> (64 - sig)
+				acc <<= sig
+				nacc -= sig
+			} else {
+				r := bitReader{src: src, pos: pos, acc: acc, nacc: nacc}
+				x = r.readBits(sig)
+				acc, nacc, pos = r.acc, r.nacc, r.pos
+			}
+			bits ^= x << trail
+		} else {
+			acc <<= 1
+			nacc--
+		}
+		ts[i], vs[i] = t, math.Float64frombits(bits)
+	}
 }
