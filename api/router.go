@@ -96,6 +96,36 @@ func (rt *router) add(r *route) error {
 	return nil
 }
 
+// replace swaps the handler of the route registered for method and pattern, keeping
+// its access class and metrics. Like add it publishes a copy, so a request being
+// routed sees either the old handler or the new one.
+func (rt *router) replace(method, pattern string, h fasthttp.RequestHandler) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	old := rt.table.Load()
+	if old == nil {
+		return fmt.Errorf("api: route %s %s is not registered", method, pattern)
+	}
+	next := &routeTable{exact: map[string][]*route{}, patterns: slices.Clone(old.patterns)}
+	for k, v := range old.exact {
+		next.exact[k] = slices.Clone(v)
+	}
+	swap := func(rs []*route) bool {
+		for i, r := range rs {
+			if r.method == method && r.pattern == pattern {
+				rs[i] = &route{method: r.method, pattern: r.pattern, segs: r.segs, access: r.access, h: h, duration: r.duration}
+				return true
+			}
+		}
+		return false
+	}
+	if !swap(next.exact[pattern]) && !swap(next.patterns) {
+		return fmt.Errorf("api: route %s %s is not registered", method, pattern)
+	}
+	rt.table.Store(next)
+	return nil
+}
+
 // lookup finds the route for method and path. When the path is known but
 // not for this method it returns nil and the methods that are allowed.
 // Pattern parameters are stored in ctx's user values.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/alecthomas/kong"
 	"go.yaml.in/yaml/v3"
@@ -22,10 +23,14 @@ func yamlLoader(r io.Reader) (kong.Resolver, error) {
 	if err := yaml.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("parse config YAML: %w", err)
 	}
-	if m == nil {
-		m = map[string]any{}
+	// kong's JSON resolver looks a flag up as its name with '-' made '_'
+	// ("flush_interval") or camel-cased, never as written on the command line: key
+	// the settings that way so that `flush-interval: 10s` is found.
+	flat := make(map[string]any, len(m))
+	for k, v := range m {
+		flat[strings.ReplaceAll(k, "-", "_")] = v
 	}
-	js, err := json.Marshal(m)
+	js, err := json.Marshal(flat)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

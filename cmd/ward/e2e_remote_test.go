@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,11 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/wardmetrics/ward/tsdb"
 )
 
 // vmVersion is the VictoriaMetrics single-node release the remote-write test runs
@@ -254,4 +260,162 @@ func TestRemoteWriteVictoriaMetrics(t *testing.T) {
 func (w *ward) scalarAt(expr string, at time.Time) (float64, bool, error) {
 	q := url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)}}
 	return promScalar("http://" + w.http + "/api/v1/query?" + q.Encode())
+}
+
+// sendUDP sends one packet of lines to Ward's statsd port and waits until Ward has
+// read them, so that the totals below are exact (loopback UDP does not drop at this
+// pace, and a drop would fail here, not as a wrong total later).
+func (w *ward) sendUDP(lines ...string) {
+	w.t.Helper()
+	const received = `ward_ingest_lines_received_total{protocol="udp"}`
+	before := w.selfMetric(received)
+	if _, err := w.statsdUDP(lines...); err != nil {
+		w.t.Fatal(err)
+	}
+	waitFor(w.t, 10*time.Second, "ward to read the UDP packet", func() (bool, string) {
+		got := w.selfMetric(received)
+		return got >= before+float64(len(lines)), fmt.Sprintf("%v lines received, want %v", got, before+float64(len(lines)))
+	})
+}
+
+// localSeries opens Ward's stopped data directory and returns the names of the series
+// that hold samples there.
+func localSeries(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	db, err := tsdb.Open(dir, tsdb.Options{}, metrics.NewSet())
+	if err != nil {
+		t.Fatalf("open Ward's data dir %s: %v", dir, err)
+	}
+	defer db.Close()
+	last, err := db.LastValues()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range last {
+		names[s.Labels.Get("__name__")] = true
+	}
+	return names
+}
+
+// TestRemoteWriteOnlyVictoriaMetrics runs `ward serve --remote-write-only`: flushes go
+// only to VictoriaMetrics, Ward's own query API answers from it, the local data
+// directory holds no ingested samples, and a counter continues from its total across
+// a restart.
+func TestRemoteWriteOnlyVictoriaMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	vm := startVM(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	args := []string{"--remote-write-only", "--remote-write-url", "http://" + vm.addr + "/api/v1/write",
+		"--query-url", "http://" + vm.addr, "--remote-write-label", "instance=ward-only"}
+	w := startWard(t, dataDir, args...)
+
+	for range 3 {
+		w.sendUDP(strings.Split(strings.Repeat("e2e_only:1|c\n", 10), "\n")[:10]...)
+	}
+	// Ward's own /api/v1/query, served by VictoriaMetrics...
+	w.waitValue(`e2e_only{instance="ward-only"}`, 30)
+	// ...which holds it too.
+	v, ok, err := vm.scalar(`e2e_only{instance="ward-only"}`, time.Time{})
+	if err != nil || !ok || v != 30 {
+		t.Fatalf("victoria-metrics e2e_only = %v (present %v, %v), want 30", v, ok, err)
+	}
+	// The label and series endpoints answer from the remote too: the instance label is
+	// added on the way out and exists nowhere in Ward.
+	if vals := w.labelValues(t, "instance"); !slices.Contains(vals, "ward-only") {
+		t.Errorf("/api/v1/label/instance/values = %v, want ward-only from victoria-metrics", vals)
+	}
+	if vals := w.labelValues(t, "__name__"); !slices.Contains(vals, "e2e_only") {
+		t.Errorf("/api/v1/label/__name__/values = %v, want e2e_only", vals)
+	}
+	r, err := w.get("/api/v1/query_range", "query", "e2e_only", "start", strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10),
+		"end", strconv.FormatInt(time.Now().Unix(), 10), "step", "1")
+	if err != nil || len(r.Result) != 1 || r.Result[0].Metric["instance"] != "ward-only" {
+		t.Errorf("query_range e2e_only: %+v %v, want one series with instance=ward-only", r, err)
+	}
+	// A query the remote refuses comes back with its status and error type.
+	resp, err := http.Get("http://" + w.http + "/api/v1/query?query=" + url.QueryEscape("sum(("))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad query through the proxy: %s, want victoria-metrics' 400 or 422", resp.Status)
+	}
+	w.stop()
+
+	// Nothing ingested is stored locally: the only series with samples are Ward's own
+	// recorded self-metrics.
+	names := localSeries(t, dataDir)
+	for name := range names {
+		if !strings.HasPrefix(name, "ward_") {
+			t.Errorf("local storage holds samples of %s, want none but Ward's self-metrics with --remote-write-only", name)
+		}
+	}
+
+	// Restarted, the counter goes on from 30, not from 0.
+	w = startWard(t, dataDir, args...)
+	w.sendUDP(strings.Split(strings.Repeat("e2e_only:1|c\n", 5), "\n")[:5]...)
+	w.waitValue(`e2e_only{instance="ward-only"}`, 35)
+	waitFor(t, 30*time.Second, "victoria-metrics to hold 35 with no counter reset", func() (bool, string) {
+		v, ok, err := vm.scalar(`e2e_only{instance="ward-only"}`, time.Time{})
+		resets, _, rerr := vm.scalar(`resets(e2e_only{instance="ward-only"}[1h])`, time.Time{})
+		return err == nil && rerr == nil && ok && v == 35 && resets == 0, fmt.Sprint(v, ok, err, " resets ", resets, rerr)
+	})
+	w.stop()
+	vm.stop()
+}
+
+// labelValues calls Ward's /api/v1/label/<name>/values.
+func (w *ward) labelValues(t *testing.T, name string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + w.http + "/api/v1/label/" + name + "/values")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Status string   `json:"status"`
+		Data   []string `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || env.Status != "success" {
+		t.Fatalf("label %s values: %v %+v", name, err, env)
+	}
+	return env.Data
+}
+
+// TestRemoteWriteOnlyNeedsURLs checks that `ward serve --remote-write-only` refuses to
+// start without the URLs it needs, saying which.
+func TestRemoteWriteOnlyNeedsURLs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--query-url", "http://127.0.0.1:1"}, "--remote-write-url"},
+		{[]string{"--remote-write-url", "http://127.0.0.1:1/api/v1/write"}, "--query-url"},
+	} {
+		dir := t.TempDir()
+		args := append([]string{"serve", "--data", filepath.Join(dir, "data"), "--http", "", "--statsd", "", "--memcache", "", "--remote-write-only"}, c.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a start that wrongly succeeds
+		out, err := exec.CommandContext(ctx, wardBinary(t), args...).CombinedOutput()
+		cancel()
+		if err == nil || !strings.Contains(string(out), "--remote-write-only") || !strings.Contains(string(out), c.want) {
+			t.Errorf("ward %v: %v\n%s\nwant a failed start naming %s", args, err, out, c.want)
+		}
+	}
+	// The same from the YAML config, whose keys are the flag names.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ward.yml")
+	writeFile(t, cfg, "remote-write-only: true\nquery-url: http://127.0.0.1:1\nhttp: \"\"\nstatsd: \"\"\nmemcache: \"\"\n")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, wardBinary(t), "--config", cfg, "serve", "--data", filepath.Join(dir, "data")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--remote-write-url") {
+		t.Errorf("ward with remote-write-only in its config: %v\n%s\nwant a failed start naming --remote-write-url", err, out)
+	}
 }

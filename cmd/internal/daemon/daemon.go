@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/wardmetrics/ward/api"
 	"github.com/wardmetrics/ward/ingest"
 	"github.com/wardmetrics/ward/ingest/memcache"
 	"github.com/wardmetrics/ward/ingest/statsd"
@@ -26,6 +28,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := validateRemoteWriteOnly(o); err != nil {
+		return err
+	}
 	set := metrics.NewSet()
 
 	db, err := tsdb.Open(o.DataDir, tsdb.Options{
@@ -34,6 +39,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		Retention1h:      o.Retention1h,
 		OutOfOrderWindow: o.OutOfOrderWindow,
 		Sync:             syncPolicy(o.NoFsync),
+		DiskReserve:      o.DiskReserve,
+		DiskBallast:      ballastSize(o.DiskBallast),
+		MaintenanceEvery: o.StorageMaintenanceEvery,
+		Logger:           log.With("component", "tsdb"),
 	}, set)
 	if err != nil {
 		return fmt.Errorf("open storage in %s: %w", o.DataDir, err)
@@ -50,7 +59,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	sink.remote = rp
+	last := newLastValues(db, o.RetentionRaw)
+	if o.RemoteWriteOnly {
+		sink.last = last
+	}
 	health := newStorageHealth(log, set)
+	health.refused = db.WriteRefused
 	agg, err := ingest.NewAggregator(ingest.Options{
 		FlushInterval: o.FlushInterval,
 		IdleExpiry:    o.IdleExpiry,
@@ -60,7 +74,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("start aggregator: %w", err)
 	}
-	if err := restore(db, agg); err != nil {
+	if err := restore(db, last, agg); err != nil {
 		return err
 	}
 
@@ -115,9 +129,15 @@ func Run(ctx context.Context, o Options) (err error) {
 		if err != nil {
 			return err
 		}
+		if o.RemoteWriteOnly {
+			// Local storage holds no samples: the query API reads where they went.
+			if err := srv.ProxyQueries(o.QueryURL, api.ProxyOptions{Timeout: o.QueryTimeout}); err != nil {
+				return fmt.Errorf("--query-url %s: %w", o.QueryURL, err)
+			}
+		}
 		srv.MountRules(rulesAPI{alerts.manager})
 		srv.MountDeploys(deployAPI{guard})
-		hub, uiRunners, err := mountUI(o, srv, db, alerts, set)
+		hub, uiRunners, err := mountUI(o, srv, db, rp, alerts, set)
 		if err != nil {
 			return err
 		}
@@ -188,18 +208,47 @@ func runAll(ctx context.Context, log *slog.Logger, rs []runner) error {
 }
 
 // restore seeds the aggregator with the stored totals so counters continue after a
-// restart instead of resetting.
-func restore(db *tsdb.DB, agg *ingest.Aggregator) error {
-	last, err := db.LastValues()
+// restart instead of resetting. Totals come from the newest of two places: the last
+// samples in storage (written in the default mode) and the last values the sink saves
+// in --remote-write-only mode, so that switching between the modes keeps the counters
+// going. Saved values older than the raw retention are forgotten, as their samples
+// would be.
+func restore(db *tsdb.DB, lv *lastValues, agg *ingest.Aggregator) error {
+	stored, err := db.LastValues()
 	if err != nil {
 		return fmt.Errorf("read last values for counter restore: %w", err)
 	}
-	samples := make([]ingest.Sample, len(last))
-	for i, s := range last {
-		samples[i] = ingest.Sample{Labels: s.Labels, T: s.T, V: s.V}
+	saved, err := lv.load()
+	if err != nil {
+		return fmt.Errorf("read saved last values for counter restore: %w", err)
+	}
+	newest := make(map[string]int, len(stored)+len(saved))
+	samples := make([]ingest.Sample, 0, len(stored)+len(saved))
+	var key []byte
+	for _, s := range slices.Concat(stored, saved) {
+		key = appendLabelsKey(key[:0], s.Labels)
+		if i, ok := newest[string(key)]; ok {
+			if s.T > samples[i].T {
+				samples[i] = ingest.Sample{Labels: s.Labels, T: s.T, V: s.V}
+			}
+			continue
+		}
+		newest[string(key)] = len(samples)
+		samples = append(samples, ingest.Sample{Labels: s.Labels, T: s.T, V: s.V})
 	}
 	agg.Restore(samples)
 	return nil
+}
+
+// ballastSize maps the daemon's zero-means-default ballast option to tsdb's.
+func ballastSize(b int64) int64 {
+	switch {
+	case b == 0:
+		return tsdb.AutoBallast
+	case b < 0:
+		return 0
+	}
+	return b
 }
 
 func syncPolicy(noFsync bool) tsdb.SyncPolicy {

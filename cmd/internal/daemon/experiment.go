@@ -54,6 +54,5 @@ func (a experimentAppender) Append(ss []experiment.Sample) error {
 	for i, s := range ss {
 		out[i] = tsdb.Sample(s)
 	}
-	a.rp.writeSamples(out)
-	return a.db.Append(out)
+	return a.rp.storeSamples(a.db, out)
 }

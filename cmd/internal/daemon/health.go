@@ -19,6 +19,9 @@ import (
 // answers 503 with the reason until a flush succeeds again.
 type storageHealth struct {
 	log *slog.Logger
+	// refused, when set, reports whether storage currently refuses writes (full disk,
+	// read-only file system), which a flush with nothing to write does not find out.
+	refused func() error
 
 	mu    sync.Mutex
 	err   error     // the last flush's error; nil when it succeeded
@@ -57,6 +60,11 @@ func (h *storageHealth) ready() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err == nil {
+		if h.refused != nil {
+			if err := h.refused(); err != nil {
+				return fmt.Errorf("storage refusing writes (counters are kept in memory and written when storage recovers): %w", err)
+			}
+		}
 		return nil
 	}
 	return fmt.Errorf("storage writes failing since %s (counters are kept in memory and written when storage recovers): %w",

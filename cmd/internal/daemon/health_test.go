@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"syscall"
@@ -59,5 +60,24 @@ func TestStorageHealth(t *testing.T) {
 	}
 	if !strings.Contains(gauge(), "ward_storage_write_failing 0") {
 		t.Errorf("gauge after recovery:\n%s", gauge())
+	}
+}
+
+// TestStorageHealthRefusing: /-/ready also fails while storage refuses writes when no
+// flush has failed (a flush with nothing to write never reaches the check).
+func TestStorageHealthRefusing(t *testing.T) {
+	h := newStorageHealth(slog.New(slog.DiscardHandler), metrics.NewSet())
+	var refusing error
+	h.refused = func() error { return refusing }
+	if err := h.ready(); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	refusing = fmt.Errorf("tsdb: write refused: %w", syscall.ENOSPC)
+	if err := h.ready(); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "storage refusing writes") {
+		t.Fatalf("ready while storage refuses writes: %v", err)
+	}
+	refusing = nil
+	if err := h.ready(); err != nil {
+		t.Fatalf("ready after: %v", err)
 	}
 }

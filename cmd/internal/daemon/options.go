@@ -35,6 +35,15 @@ type Options struct {
 	Retention1h      time.Duration
 	OutOfOrderWindow time.Duration
 	NoFsync          bool
+	// DiskReserve is the free space (bytes) storage leaves on the data directory's file
+	// system: writes are refused below it (flushes fail, /-/ready says why, totals stay
+	// in memory) and resume by themselves above it. 0: 1% of the file system, 64 MiB to
+	// 1 GiB; negative: no check. DiskBallast is the size of the ballast file freed when
+	// the disk fills anyway; 0: the reserve's size up to 64 MiB; negative: none.
+	DiskReserve, DiskBallast int64
+	// StorageMaintenanceEvery is how often storage rolls up and enforces retention
+	// (0: one minute); tests shorten it.
+	StorageMaintenanceEvery time.Duration
 
 	RuleGlobs       []string
 	ExperimentGlobs []string
@@ -61,6 +70,10 @@ type Options struct {
 	// QueryURL, when set, is the Prometheus-compatible endpoint rules and the guard
 	// query instead of local storage.
 	QueryURL string
+	// RemoteWriteOnly sends flushes (and rule and experiment samples) only to the
+	// remote-write queues, not into local storage, and serves the query API's reads
+	// from QueryURL. It needs RemoteWriteURLs and QueryURL.
+	RemoteWriteOnly bool
 
 	Logger *slog.Logger
 }

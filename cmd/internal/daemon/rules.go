@@ -143,8 +143,7 @@ func (a rulesAppender) Append(ss []rules.Sample) error {
 	for i, s := range ss {
 		out[i] = tsdb.Sample{Labels: s.Labels, T: s.T, V: s.V}
 	}
-	a.rp.writeSamples(out)
-	return a.db.Append(out)
+	return a.rp.storeSamples(a.db, out)
 }
 
 // engineQuery evaluates instant queries for the rules on the PromQL engine over storage.

@@ -24,6 +24,9 @@ type storageSink struct {
 	onFlush func()
 	// remote, when set, queues each flush for the remote-write URLs as well.
 	remote *remoteParts
+	// last, when set ("only" mode), replaces local sample storage: flushes go to the
+	// remote queues alone, and last keeps each series' newest value for restore.
+	last *lastValues
 
 	mu      sync.Mutex
 	buf     []tsdb.Sample
@@ -45,20 +48,16 @@ func newStorageSink(db *tsdb.DB, log *slog.Logger, set *metrics.Set) *storageSin
 func (s *storageSink) Write(ctx context.Context, b *ingest.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.last != nil {
+		return s.writeRemoteOnly(ctx, b)
+	}
 	// Queued for the remotes first and whatever happens locally: the remote queue has
 	// its own bound and counters, and a local failure must not create a remote gap.
 	if err := s.remote.write(ctx, b); err != nil {
 		s.log.Error("queue flush for remote write", "err", err)
 	}
-	for _, m := range b.Metadata {
-		if s.metaSet[m] {
-			continue
-		}
-		if err := s.db.SetMetadata(tsdb.Metadata{Name: m.Name, Type: m.Type, Help: m.Help}); err != nil {
-			s.failed.Inc()
-			return fmt.Errorf("store metadata of %s: %w", m.Name, err)
-		}
-		s.metaSet[m] = true
+	if err := s.storeMetadata(b); err != nil {
+		return err
 	}
 	if cap(s.buf) < len(b.Samples) {
 		s.buf = make([]tsdb.Sample, len(b.Samples))
@@ -89,4 +88,47 @@ func (s *storageSink) flushed() {
 	if s.onFlush != nil {
 		s.onFlush()
 	}
+}
+
+// storeMetadata keeps the metric families' types and help for /api/v1/metadata, which
+// is served locally in both modes.
+func (s *storageSink) storeMetadata(b *ingest.Batch) error {
+	for _, m := range b.Metadata {
+		if s.metaSet[m] {
+			continue
+		}
+		if err := s.db.SetMetadata(tsdb.Metadata{Name: m.Name, Type: m.Type, Help: m.Help}); err != nil {
+			s.failed.Inc()
+			return fmt.Errorf("store metadata of %s: %w", m.Name, err)
+		}
+		s.metaSet[m] = true
+	}
+	return nil
+}
+
+// writeRemoteOnly is Write in "only" mode. The last values are saved before the flush
+// is queued: should Ward die between the two, the remote misses one point, which a
+// counter's next point covers, whereas the other order could restore an older total
+// than the remote holds and make the counter go back (a reset to rate()).
+func (s *storageSink) writeRemoteOnly(ctx context.Context, b *ingest.Batch) error {
+	if err := s.storeMetadata(b); err != nil {
+		return err
+	}
+	lerr := s.last.record(b.Samples)
+	if lerr != nil {
+		s.failed.Inc()
+		lerr = fmt.Errorf("save last values of flush at %d: %w", b.Time, lerr)
+	}
+	// Queued even when the last values could not be saved: the remote has its own
+	// bound and counters, and the aggregator still holds the totals.
+	qerr := s.remote.write(ctx, b)
+	if qerr != nil {
+		s.failed.Inc()
+		qerr = fmt.Errorf("queue flush of %d samples at %d for remote write: %w", len(b.Samples), b.Time, qerr)
+	}
+	if err := errors.Join(lerr, qerr); err != nil {
+		return err
+	}
+	s.flushed()
+	return nil
 }

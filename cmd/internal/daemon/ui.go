@@ -23,7 +23,7 @@ import (
 // hub at /api/v1/stream. It returns the hub (whose Notify the sink calls after each
 // flush) and the runners to start: the hub's evaluation loop, and the recorder that
 // copies Ward's own ingest and storage counters into storage for the System dashboard.
-func mountUI(o Options, srv *api.Server, db *tsdb.DB, alerts *alerting, set *metrics.Set) (*stream.Hub, []runner, error) {
+func mountUI(o Options, srv *api.Server, db *tsdb.DB, rp *remoteParts, alerts *alerting, set *metrics.Set) (*stream.Hub, []runner, error) {
 	app, err := ui.New()
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +32,7 @@ func mountUI(o Options, srv *api.Server, db *tsdb.DB, alerts *alerting, set *met
 	ui.NewDashboards(db.KV("dashboards")).Mount(srv)
 
 	hub, err := stream.New(stream.Options{
-		Query:   streamQuery(srv.Engine(), db),
+		Query:   rp.streamQuery(streamQuery(srv.Engine(), db)),
 		Checks:  func() any { return alerts.manager.Checks() },
 		Metrics: set,
 		Logger:  o.Logger.With("component", "stream"),
