@@ -78,8 +78,10 @@ type MannWhitneyResult struct {
 // m·n pairwise differences, so the ends are order statistics of those
 // differences: exactly R's exact interval, and the exact root that R's
 // asymptotic interval (and Kayenta's) approximates with uniroot to 1e-4.
-// The order statistics are found by bisection on the value with an
-// O(m+n) count per step, so 2×1000 samples need no million-element sort.
+// The order statistics are selected without listing the differences: a
+// handful of counts, each O(m+n) or less, narrow per-observation windows of
+// candidates (see pairDiffs), so 600×11,400 samples need no 6.8-million-
+// element sort and about a dozen passes over the data in all.
 func MannWhitney(control, treatment []float64, opt MannWhitneyOptions) (MannWhitneyResult, error) {
 	o, err := opt.Options.resolve(0.98)
 	if err != nil {
@@ -96,10 +98,9 @@ func MannWhitney(control, treatment []float64, opt MannWhitneyOptions) (MannWhit
 			}
 		}
 	}
-	x := slices.Clone(treatment)
-	y := slices.Clone(control)
-	slices.Sort(x)
-	slices.Sort(y)
+	// Callers that hand over sorted samples (the deploy guard does) save a
+	// copy and a sort of each; the samples are only read.
+	x, y := sortedView(treatment), sortedView(control)
 	rk := rankSum(x, y)
 	m, n := float64(len(x)), float64(len(y))
 	mn := m * n
@@ -241,4 +242,14 @@ func sortedMedian(s []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// sortedView returns s if it is sorted, else a sorted copy.
+func sortedView(s []float64) []float64 {
+	if slices.IsSorted(s) {
+		return s
+	}
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }

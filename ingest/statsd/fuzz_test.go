@@ -3,9 +3,11 @@ package statsd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/wardmetrics/ward/ingest"
@@ -38,7 +40,7 @@ func FuzzParseLine(f *testing.F) {
 			var pl Line
 			pkt := append(append([]byte{}, line...), "\nnext:1|c"...)
 			pl.NameHash = 1 // a stale hash from an earlier line must not survive
-			n, ln, pr := nextLine(pkt, &pl, opt, kh)
+			n, ln, pr := nextLineOf(pkt, &pl, opt, kh)
 			if n != len(line) || !bytes.Equal(ln, line) || pr != r || (r == ingest.OK && !sameLine(&l, &pl)) {
 				t.Fatalf("%q: nextLine = %d %q %v %+v; ParseLine = %v %+v", line, n, ln, pr, pl, r, l)
 			}
@@ -113,7 +115,9 @@ func FuzzHandleBody(f *testing.F) {
 	f.Add([]byte("a:1|c\nb:2|g\n\xff\xfe:1|c\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sink := &collect{}
-		a, err := ingest.NewAggregator(ingest.Options{MaxSeries: 1000}, sink, metrics.NewSet())
+		// One fixed clock, so that both aggregators below flush at one time.
+		opts := ingest.Options{MaxSeries: 1000, Now: func() time.Time { return time.Unix(1_700_000_000, 0) }}
+		a, err := ingest.NewAggregator(opts, sink, metrics.NewSet())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,6 +146,26 @@ func FuzzHandleBody(f *testing.F) {
 			t.Fatal(err)
 		}
 		b := sink.batches[0]
+		// The same lines applied one by one through ParseLine and Add, the
+		// path that does not batch, end in the same state.
+		refSink := &collect{}
+		ref, err := ingest.NewAggregator(opts, refSink, metrics.NewSet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rh := newHandler(ref, "http", ParseOptions{})
+		for ln := range bytes.SplitSeq(body, []byte{'\n'}) {
+			if ln = trimCR(ln); len(ln) > 0 {
+				rh.apply(ln, ParseLine(ln, &rh.line, rh.opt))
+			}
+		}
+		if err := ref.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rh.accepted != res.Accepted || !sameSamples(b.Samples, refSink.batches[0].Samples) {
+			t.Fatalf("batched: %d accepted, %v; line by line: %d accepted, %v",
+				res.Accepted, b.Samples, rh.accepted, refSink.batches[0].Samples)
+		}
 		fams := map[string]bool{}
 		for _, m := range b.Metadata {
 			fams[m.Name] = true
@@ -159,6 +183,20 @@ func FuzzHandleBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameSamples compares two flushes' samples (labels, time and value bits)
+// as multisets.
+func sameSamples(a, b []ingest.Sample) bool {
+	key := func(ss []ingest.Sample) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = fmt.Sprintf("%s@%d=%x", s.Labels.String(), s.T, math.Float64bits(s.V))
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
 }
 
 type collect struct{ batches []*ingest.Batch }

@@ -22,11 +22,23 @@ type handler struct {
 	checks  *metrics.Counter
 	line    Line
 
+	// simple lines waiting for AddSimple, with their line numbers and
+	// lengths (for rejects); flushed before any other line is applied,
+	// so that lines still apply in order.
+	simple    [simpleBatch]ingest.Simple
+	simpleNum [simpleBatch]int32
+	simpleLen [simpleBatch]int32
+	ns        int
+
 	// counts since the last publish
 	received, accepted, packets int
 	ign                         [numFields]int
 	nEvents, nChecks            int
 }
+
+// simpleBatch is how many simple lines a handler hands to AddSimple at
+// once: a 20-line packet in one call.
+const simpleBatch = 32
 
 // lineError is called for each rejected line with its 1-based number in
 // the chunk handed to lines, when set (HandleBody uses it).
@@ -62,17 +74,56 @@ func (h *handler) lines(chunk []byte, onErr lineError) {
 			chunk = chunk[1:]
 			continue
 		}
-		n, ln, r := nextLine(chunk, &h.line, h.opt, h.kh)
+		n, ln, r, simple := nextLine(chunk, &h.line, &h.simple[h.ns], h.opt, h.kh)
 		if n < len(chunk) {
 			chunk = chunk[n+1:]
 		} else {
 			chunk = nil
 		}
+		if simple && len(ln) <= h.maxLine {
+			h.simpleNum[h.ns], h.simpleLen[h.ns] = int32(num), int32(len(ln))
+			if h.ns++; h.ns == simpleBatch {
+				h.flushSimple(onErr)
+			}
+			continue
+		}
 		if len(ln) == 0 {
 			continue
 		}
+		if h.ns > 0 {
+			h.flushSimple(onErr)
+		}
 		if r = h.apply(ln, r); r != ingest.OK && onErr != nil {
 			onErr(num, ln, r)
+		}
+	}
+	if h.ns > 0 {
+		h.flushSimple(onErr)
+	}
+}
+
+// flushSimple applies the simple lines gathered so far.
+func (h *handler) flushSimple(onErr lineError) {
+	n := h.ns
+	if n == 0 {
+		return
+	}
+	h.ns = 0
+	h.received += n
+	h.accepted += n
+	if h.agg.AddSimple(h.simple[:n]) == 0 {
+		return
+	}
+	for i := range h.simple[:n] {
+		sm := &h.simple[i]
+		if sm.Reason == ingest.OK {
+			continue
+		}
+		h.accepted--
+		ln := sm.Name[:h.simpleLen[i]] // the line starts with the name
+		h.reject(ln, sm.Reason)
+		if onErr != nil {
+			onErr(int(h.simpleNum[i]), ln, sm.Reason)
 		}
 	}
 }

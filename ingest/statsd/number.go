@@ -29,17 +29,27 @@ func parseNumber(b []byte) (v float64, signed bool, n int, ok bool) {
 // parseDecimal is parseNumber's fast path: it reports n < 0 when b needs
 // strconv (exponents, hex, long mantissas) and never allocates.
 func parseDecimal(b []byte) (v float64, signed bool, n int, ok bool) {
+	// Plain unsigned integers ("1|c", "499|c") take the shortest loop.
+	u, i := parseDigits(b)
+	if i > 0 && i <= 15 && (i == len(b) || b[i] == '|' || b[i] == ':') {
+		return float64(u), false, i, true
+	}
+	return parseDecimalFrom(b, u, i)
+}
+
+// parseDecimalFrom is parseDecimal after parseDigits read the i leading
+// digits of b (value u), which did not make a plain integer.
+func parseDecimalFrom(b []byte, u uint64, i int) (v float64, signed bool, n int, ok bool) {
 	if len(b) == 0 {
 		return 0, false, 0, false
 	}
-	i := 0
 	neg := false
-	if b[0] == '+' || b[0] == '-' {
+	mant, digits := u, i
+	if i == 0 && (b[0] == '+' || b[0] == '-') {
 		signed, neg = true, b[0] == '-'
 		i = 1
 	}
-	var mant uint64
-	digits, frac := 0, 0
+	frac := 0
 	dot := false
 	for ; i < len(b); i++ {
 		c := b[i]
@@ -71,6 +81,19 @@ func parseDecimal(b []byte) (v float64, signed bool, n int, ok bool) {
 		v = -v
 	}
 	return v, signed, i, true
+}
+
+// parseDigits reads the decimal digits at the start of b: their value
+// (meaningful up to 19 digits) and how many there are.
+func parseDigits(b []byte) (u uint64, n int) {
+	for ; n < len(b); n++ {
+		d := b[n] - '0'
+		if d > 9 {
+			break
+		}
+		u = u*10 + uint64(d)
+	}
+	return u, n
 }
 
 func parseSlow(b []byte, signed bool) (float64, bool, int, bool) {

@@ -53,7 +53,9 @@ func indexNameEndHash(b []byte, kh ingest.KeyHasher) (int, uint64) {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		m := hasByte(w, ':') | hasByte(w, '|') | hasByte(w, '\n')
+		// hasByte for the three bytes, masked once.
+		x1, x2, x3 := w^(':'*swarLo), w^('|'*swarLo), w^('\n'*swarLo)
+		m := ((x1-swarLo)&^x1 | (x2-swarLo)&^x2 | (x3-swarLo)&^x3) & swarHi
 		if m != 0 {
 			j := bits.TrailingZeros64(m) >> 3
 			if j > 0 {
@@ -78,17 +80,27 @@ func indexNameEndHash(b []byte, kh ingest.KeyHasher) (int, uint64) {
 	return len(b), 0
 }
 
-// nextLine parses the first line of p (up to '\n' or the end) into l and
-// returns the line's length without its '\n', the line (with a trailing
-// '\r' dropped; empty for a blank line) and the verdict. Its result is
-// ParseLine's on that line; the common shapes ("name:number|type" with or
-// without fields) are parsed in the same pass that finds the line's end,
-// and their name is hashed with kh in the pass that finds its end
-// (l.NameHash).
-func nextLine(p []byte, l *Line, opt ParseOptions, kh ingest.KeyHasher) (int, []byte, ingest.Reason) {
+// nextLine parses the first line of p (up to '\n' or the end) and returns
+// the line's length without its '\n', the line (with a trailing '\r'
+// dropped; empty for a blank line) and the verdict. A line of the form
+// "name:number|c" or "name:number|g" without fields is parsed into sm,
+// and simple is set (for AddSimple); any other line into l, with
+// ParseLine's result. The common shapes are parsed in the same pass that
+// finds the line's end, and their name is hashed with kh in the pass that
+// finds its end (NameHash).
+func nextLine(p []byte, l *Line, sm *ingest.Simple, opt ParseOptions, kh ingest.KeyHasher) (n int, line []byte, r ingest.Reason, simple bool) {
 	if i, nh := indexNameEndHash(p, kh); i > 0 && i < len(p) && p[i] == ':' && p[0] != '_' {
 		b := p[i+1:]
-		v, signed, vn, ok := parseDecimal(b)
+		// A plain unsigned integer is read here; parseDecimalFrom goes on
+		// from its digits otherwise.
+		var v float64
+		var signed, ok bool
+		u, vn := parseDigits(b)
+		if vn > 0 && vn <= 15 && vn < len(b) && b[vn] == '|' {
+			v, ok = float64(u), true
+		} else {
+			v, signed, vn, ok = parseDecimalFrom(b, u, vn)
+		}
 		if ok && vn+1 < len(b) && b[vn] == '|' {
 			t := b[vn+1:]
 			kind, tn := ingest.KindUnknown, 1
@@ -105,30 +117,36 @@ func nextLine(p []byte, l *Line, opt ParseOptions, kh ingest.KeyHasher) (int, []
 				}
 			}
 			if kind != ingest.KindUnknown && (tn == len(t) || t[tn] == '\n' || t[tn] == '|') {
+				delta := kind == ingest.KindGauge && signed && !opt.DogStatsDGauges
+				end := i + 1 + vn + 1 + tn // index of the byte after the type
+				last := end == len(p) || p[end] == '\n'
+				if last && kind != ingest.KindHistogram {
+					sm.Name, sm.NameHash, sm.Value, sm.Kind, sm.Delta = p[:i], nh, v, kind, delta
+					return end, p[:end], ingest.OK, true
+				}
 				l.reset()
 				l.Name, l.Kind, l.NameHash = p[:i], kind, nh
 				l.Values = append(l.Values, v)
-				if kind == ingest.KindGauge {
-					l.Delta = signed && !opt.DogStatsDGauges
-				}
-				end := i + 1 + vn + 1 + tn // index of the byte after the type
-				if end == len(p) || p[end] == '\n' {
-					return end, p[:end], ingest.OK
+				l.Delta = delta
+				if last {
+					// A timer or histogram: its update is not cheap enough
+					// for AddSimple's passes to pay off.
+					return end, p[:end], ingest.OK, false
 				}
 				// Fields follow: p[end] is '|', so the line goes on
 				// past end even without a trailing '\r'.
 				n := end + 1 + lineLen(p[end+1:])
 				line := trimCR(p[:n])
-				return n, line, parseFields(line[end+1:], l)
+				return n, line, parseFields(line[end+1:], l), false
 			}
 		}
 	}
-	n := lineLen(p)
-	line := trimCR(p[:n])
+	n = lineLen(p)
+	line = trimCR(p[:n])
 	if len(line) == 0 {
-		return n, line, ingest.OK
+		return n, line, ingest.OK, false
 	}
-	return n, line, ParseLine(line, l, opt)
+	return n, line, ParseLine(line, l, opt), false
 }
 
 func lineLen(p []byte) int {

@@ -163,7 +163,7 @@ func TestNextLineHashesNames(t *testing.T) {
 	for n := 1; n <= 20; n++ {
 		name := strings.Repeat("n", n)
 		for _, pkt := range []string{name + ":1|c", name + ":1|c\nnext:2|c\n"} {
-			_, _, r := nextLine([]byte(pkt), &l, ParseOptions{}, kh)
+			_, _, r := nextLineOf([]byte(pkt), &l, ParseOptions{}, kh)
 			if r != ingest.OK || string(l.Name) != name {
 				t.Fatalf("%q: %v %q", pkt, r, l.Name)
 			}
@@ -173,8 +173,8 @@ func TestNextLineHashesNames(t *testing.T) {
 		}
 	}
 	// A line for the general parser (a set) after a hashed one.
-	nextLine([]byte("users:u1|s"), &l, ParseOptions{}, kh)
-	if _, _, r := nextLine([]byte("other:u1|s"), &l, ParseOptions{}, kh); r != ingest.OK || (l.NameHash != 0 && l.NameHash != kh.Bytes(l.Name)) {
+	nextLineOf([]byte("users:u1|s"), &l, ParseOptions{}, kh)
+	if _, _, r := nextLineOf([]byte("other:u1|s"), &l, ParseOptions{}, kh); r != ingest.OK || (l.NameHash != 0 && l.NameHash != kh.Bytes(l.Name)) {
 		t.Errorf("set line: %v, hash %x for %q", r, l.NameHash, l.Name)
 	}
 }

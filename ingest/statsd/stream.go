@@ -78,15 +78,22 @@ func (s *Server) serveStream(c net.Conn, proto string) {
 			h.packets++
 		}
 		for start < end {
-			i := bytes.IndexByte(buf[start:end], '\n')
+			if skipping {
+				i := bytes.IndexByte(buf[start:end], '\n')
+				if i < 0 {
+					break
+				}
+				skipping = false
+				start += i + 1
+				continue
+			}
+			// All the complete lines at once: lines applies them in
+			// batches.
+			i := bytes.LastIndexByte(buf[start:end], '\n')
 			if i < 0 {
 				break
 			}
-			if skipping {
-				skipping = false
-			} else {
-				h.lines(buf[start:start+i], nil)
-			}
+			h.lines(buf[start:start+i], nil)
 			start += i + 1
 		}
 		if err != nil {
