@@ -97,13 +97,17 @@ func (e *Evaluator) Evaluate(ctx context.Context, d Deploy, now time.Time) (Verd
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The worker's sample buffers serve metric after metric: a per-host
+			// gauge reads ~10,000 samples a side, and allocating them afresh for
+			// each of dozens of metrics made the garbage collector a cost of its own.
+			var bufs sampleBufs
 			for {
 				j := int(next.Add(1)) - 1
 				if j >= len(order) {
 					return
 				}
 				i := order[j]
-				results[i], errs[i] = e.metric(ctx, mm, s.Metrics[i], d, now, window, hostShare)
+				results[i], errs[i] = e.metric(ctx, mm, &bufs, s.Metrics[i], d, now, window, hostShare)
 			}
 		}()
 	}
@@ -176,16 +180,24 @@ func retrySeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
+// sampleBufs are one worker's reusable buffers for reading samples: one per side of a
+// comparison, and the sort's keys. The samples are only needed until the metric is
+// judged (results keep medians and shifts, not samples).
+type sampleBufs struct {
+	a, b  []float64
+	radix radixScratch
+}
+
 // metric reads and judges one metric.
-func (e *Evaluator) metric(ctx context.Context, mm *memo, m Metric, d Deploy, now time.Time, window time.Duration, hostShare func() (float64, error)) (MetricResult, error) {
+func (e *Evaluator) metric(ctx context.Context, mm *memo, bufs *sampleBufs, m Metric, d Deploy, now time.Time, window time.Duration, hostShare func() (float64, error)) (MetricResult, error) {
 	s := e.Spec
 	if m.Compare == CanaryVsBaseline {
 		if m.Kind == KindSamples {
-			can, err := e.samples(ctx, m.Step, m.Expr, d.Canary, d.Start, now)
+			can, err := e.samples(ctx, bufs, &bufs.a, m.Step, m.Expr, d.Canary, d.Start, now)
 			if err != nil {
 				return MetricResult{}, err
 			}
-			base, err := e.samples(ctx, m.Step, m.Expr, d.Baseline, d.Start, now)
+			base, err := e.samples(ctx, bufs, &bufs.b, m.Step, m.Expr, d.Baseline, d.Start, now)
 			if err != nil {
 				return MetricResult{}, err
 			}
@@ -221,11 +233,11 @@ func (e *Evaluator) metric(ctx context.Context, mm *memo, m Metric, d Deploy, no
 		beforeEnd = now.Add(-week)
 	}
 	if m.Kind == KindSamples {
-		after, err := e.samples(ctx, m.Step, m.Expr, m.Selector, d.Start, now)
+		after, err := e.samples(ctx, bufs, &bufs.a, m.Step, m.Expr, m.Selector, d.Start, now)
 		if err != nil {
 			return MetricResult{}, err
 		}
-		before, err := e.samples(ctx, m.Step, m.Expr, m.Selector, beforeEnd.Add(-window), beforeEnd)
+		before, err := e.samples(ctx, bufs, &bufs.b, m.Step, m.Expr, m.Selector, beforeEnd.Add(-window), beforeEnd)
 		if err != nil {
 			return MetricResult{}, err
 		}
@@ -267,8 +279,9 @@ func (e *Evaluator) query(ctx context.Context, q string, t time.Time) (float64, 
 }
 
 // samples evaluates expr for one side over [start, end] at step and returns
-// every point of every series, sorted ascending (see sortFloats).
-func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selector string, start, end time.Time) ([]float64, error) {
+// every point of every series, sorted ascending (see sortFloats), in *buf's storage
+// (grown as needed), so the result is valid until *buf is used again.
+func (e *Evaluator) samples(ctx context.Context, bufs *sampleBufs, buf *[]float64, step time.Duration, expr, selector string, start, end time.Time) ([]float64, error) {
 	q := expand(expr, selector, end.Sub(start), step)
 	// The first point would look back before start; begin one step in.
 	from := start.Add(step)
@@ -283,7 +296,10 @@ func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selec
 	for _, s := range m {
 		n += len(s.Floats)
 	}
-	out := make([]float64, 0, n)
+	if cap(*buf) < n {
+		*buf = make([]float64, 0, n)
+	}
+	out := (*buf)[:0]
 	for _, s := range m {
 		for _, p := range s.Floats {
 			if !math.IsNaN(p.F) && !math.IsInf(p.F, 0) {
@@ -291,7 +307,8 @@ func (e *Evaluator) samples(ctx context.Context, step time.Duration, expr, selec
 			}
 		}
 	}
-	sortFloats(out)
+	bufs.radix.sort(out)
+	*buf = out
 	return out, nil
 }
 

@@ -15,13 +15,28 @@ const radixMin = 1024
 // comparison sort (the sort was half of the rank test's time). Ranks, medians and
 // pairwise shifts do not depend on the order the samples come in.
 func sortFloats(xs []float64) {
+	var sc radixScratch
+	sc.sort(xs)
+}
+
+// radixScratch holds the key buffers of sortFloats, so that a worker judging
+// metric after metric sorts without allocating.
+type radixScratch struct {
+	keys, tmp []uint64
+}
+
+// sort sorts finite samples in ascending order (see sortFloats).
+func (sc *radixScratch) sort(xs []float64) {
 	if len(xs) < radixMin {
 		slices.Sort(xs)
 		return
 	}
+	if cap(sc.keys) < len(xs) {
+		sc.keys, sc.tmp = make([]uint64, len(xs)), make([]uint64, len(xs))
+	}
+	keys, tmp := sc.keys[:len(xs)], sc.tmp[:len(xs)]
 	// Map each float to a uint64 that orders the same way: flip every bit of a
 	// negative number, only the sign bit of a positive one.
-	keys := make([]uint64, len(xs))
 	for i, x := range xs {
 		b := math.Float64bits(x)
 		if b>>63 == 1 {
@@ -31,7 +46,6 @@ func sortFloats(xs []float64) {
 		}
 		keys[i] = b
 	}
-	tmp := make([]uint64, len(xs))
 	var count [256]int
 	for shift := uint(0); shift < 64; shift += 8 {
 		count = [256]int{}
