@@ -31,7 +31,7 @@ func (it *sampleIter) loadParallel(minT int64) bool {
 	for i, c := range cs {
 		n, err := chunk.RawLen(c.data)
 		if err != nil {
-			it.err = fmt.Errorf("tsdb: chunk of %s at %d: %w", s.lset, c.start, err)
+			it.fail(fmt.Errorf("tsdb: chunk of %s at %d: %w", s.lset, c.start, err))
 			return false
 		}
 		sizes[i+1] = sizes[i] + n
@@ -71,7 +71,7 @@ func (it *sampleIter) loadParallel(minT int64) bool {
 	errA := decodeRange(&it.dec, 0, mid)
 	wg.Wait()
 	if err := errors.Join(errA, errB); err != nil {
-		it.err = err
+		it.fail(err)
 		return false
 	}
 	it.ts, it.vs = ts, vs

@@ -356,7 +356,7 @@ func (it *sampleIter) load(minT int64) bool {
 		it.bts, it.bvs, err = it.dec.DecodeRaw(c.data, c.start, it.bts[:0], it.bvs[:0])
 		it.ts, it.vs = it.bts, it.bvs
 		if err != nil {
-			it.err = fmt.Errorf("tsdb: decode chunk of %s at %d: %w", s.lset, c.start, err)
+			it.fail(fmt.Errorf("tsdb: decode chunk of %s at %d: %w", s.lset, c.start, err))
 			return false
 		}
 		it.trim(max(s.mint, minT), s.maxt)
@@ -378,6 +378,12 @@ func (it *sampleIter) load(minT int64) bool {
 	return false
 }
 
+// fail records err and empties the block, so that Next stops.
+func (it *sampleIter) fail(err error) {
+	it.err = err
+	it.ts, it.vs, it.i = nil, nil, 0
+}
+
 func (it *sampleIter) trim(mint, maxt int64) {
 	lo := 0
 	if len(it.ts) > 0 && it.ts[0] < mint {
@@ -390,13 +396,16 @@ func (it *sampleIter) trim(mint, maxt int64) {
 	it.ts, it.vs = it.ts[lo:hi], it.vs[lo:hi]
 }
 
+// Next is called once per sample through an interface: the common case
+// is one increment and one compare. An error empties ts (see fail), so
+// it is checked only when the block runs out.
 func (it *sampleIter) Next() chunkenc.ValueType {
-	if it.err != nil {
-		return chunkenc.ValNone
-	}
 	it.i++
 	if it.i < len(it.ts) {
 		return chunkenc.ValFloat
+	}
+	if it.err != nil {
+		return chunkenc.ValNone
 	}
 	if it.load(math.MinInt64) {
 		return chunkenc.ValFloat

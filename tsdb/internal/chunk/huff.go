@@ -153,7 +153,31 @@ type huffTable struct {
 	lens     [numClasses]uint8
 	maxClass int
 	L        uint
+	// multi is the multi-symbol table of the same code (see multiEntry),
+	// built lazily by the first chunk long enough to repay it; multiOK
+	// says whether it matches entries.
+	multi   []uint64
+	multiOK bool
 }
+
+// A multi-symbol table entry decodes, from the next L bits, every whole
+// residual (code and extra bits) that fits in them, up to four: bits 0-2
+// the count, bits 3-7 the bits they take, then the residuals, 12 bits each
+// from bit 8 (a residual that fits in L <= 10 bits is below 1<<10).
+// Counters and slow gauges are mostly one- to four-bit residuals, so one
+// lookup, whose latency bounds the decode loop, yields several samples.
+// When even the first residual does not fit, the entry describes it
+// alone, in a form the same branch-free step decodes: count 1, its code
+// length as the bits taken, bit 57 its leading one and bits 58-63 its
+// extra bits, read from the input after the code.
+const (
+	multiMax       = 4
+	multiValBits   = 12
+	multiValShift  = 8
+	multiLeadBit   = 57
+	multiExtraBit  = 58
+	multiMinFactor = 2 // build the table only for chunks of >= factor << L residuals
+)
 
 // readResiduals decodes len(out) residuals written by writeResiduals.
 func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
@@ -214,6 +238,12 @@ func readResiduals(r *bitReader, out []uint64, t *huffTable) bool {
 	if t.entries == nil || t.maxClass != maxClass || t.lens != lens {
 		t.build(&lens, maxClass, uint(maxLen))
 	}
+	if len(out) >= multiMinFactor<<t.L {
+		if !t.multiOK {
+			t.buildMulti()
+		}
+		return decodeMulti(r, out, t.multi, t.entries, t.L)
+	}
 	return decodeClasses(r, out, t.entries, t.L)
 }
 
@@ -237,6 +267,99 @@ func (t *huffTable) build(lens *[numClasses]uint8, maxClass int, L uint) {
 		}
 	}
 	t.lens, t.maxClass, t.L = *lens, maxClass, L
+	t.multiOK = false
+}
+
+// buildMulti derives the multi-symbol table from entries. Looking up the
+// window shifted left by the bits already used, zero-filled, finds the
+// right code whenever that code fits in what is left of the window: codes
+// are prefix-free, so the code that prefixes the zero-filled window and
+// is no longer than its real bits prefixes the real input too.
+func (t *huffTable) buildMulti() {
+	L := t.L
+	size := 1 << L
+	if cap(t.multi) < size {
+		t.multi = make([]uint64, 1<<maxCodeLen)
+	}
+	t.multi = t.multi[:size]
+	mask := uint(size - 1)
+	for idx := range size {
+		var e uint64
+		p, cnt := uint(0), 0
+		for cnt < multiMax {
+			se := t.entries[(uint(idx)<<p)&mask]
+			l, eb := uint(se&15), uint(se>>4&63)
+			if p+l+eb > L {
+				break
+			}
+			u := uint64(se>>10&1)<<eb | uint64(uint(idx)>>(L-p-l-eb))&(1<<eb-1)
+			e |= u << (multiValShift + multiValBits*cnt)
+			p += l + eb
+			cnt++
+		}
+		if cnt == 0 {
+			se := t.entries[idx]
+			l, eb := uint64(se&15), uint64(se>>4&63)
+			e = 1 | l<<3 | uint64(se>>10&1)<<multiLeadBit | eb<<multiExtraBit
+		} else {
+			e |= uint64(cnt) | uint64(p)<<3
+		}
+		t.multi[idx] = e
+	}
+	t.multiOK = true
+}
+
+// decodeMulti is decodeClasses with the multi-symbol table: while four
+// outputs remain, one lookup stores four residuals unconditionally and
+// advances by the count it decoded, with no branch on the data but the
+// rare residual too long for the accumulator. The tail, and the end of
+// the input, go to decodeClasses.
+func decodeMulti(r *bitReader, out []uint64, multi []uint64, table []tableEntry, L uint) bool {
+	acc, nacc, pos := r.acc, r.nacc, r.pos
+	src := r.src
+	if nacc == 64 {
+		// The branchless refill needs nacc < 64: give back the last byte.
+		acc &^= 0xff
+		nacc -= 8
+		pos--
+	}
+	shift := (64 - L) & 63
+	const vm = 1<<multiValBits - 1
+	i := 0
+	for i+multiMax <= len(out) {
+		if pos+8 > len(src) {
+			break // near the end: decodeClasses refills byte by byte
+		}
+		// Branchless refill, as in decodeClasses: nacc >= 56 after it.
+		acc |= binary.BigEndian.Uint64(src[pos:]) >> (nacc & 63)
+		pos += int((63 - nacc) >> 3)
+		nacc |= 56
+		e := multi[acc>>shift]
+		tot, extra := uint(e>>3)&31, uint(e>>multiExtraBit)
+		if tot+extra > nacc {
+			// A residual of more than ~46 bits: one step of decodeClasses.
+			r.acc, r.nacc, r.pos = acc, nacc, pos
+			if !decodeClasses(r, out[i:i+1], table, L) {
+				return false
+			}
+			acc, nacc, pos = r.acc, r.nacc, r.pos
+			i++
+			continue
+		}
+		x := acc << tot
+		o := out[i : i+multiMax : i+multiMax]
+		// For a residual alone, its extra bits are the top ones of x:
+		// (x>>1)>>(63-extra) is x>>(64-extra), and 0 for extra == 0.
+		o[0] = e>>multiValShift&vm | (e>>multiLeadBit&1)<<extra | (x>>1)>>((63-extra)&63)
+		o[1] = e >> (multiValShift + multiValBits) & vm
+		o[2] = e >> (multiValShift + 2*multiValBits) & vm
+		o[3] = e >> (multiValShift + 3*multiValBits) & vm
+		acc = x << extra
+		nacc -= tot + extra
+		i += int(e & 7)
+	}
+	r.acc, r.nacc, r.pos = acc, nacc, pos
+	return decodeClasses(r, out[i:], table, L)
 }
 
 // decodeClasses is the hot loop of reading: it keeps the bit reader's
@@ -245,21 +368,29 @@ func (t *huffTable) build(lens *[numClasses]uint8, maxClass int, L uint) {
 func decodeClasses(r *bitReader, out []uint64, table []tableEntry, L uint) bool {
 	acc, nacc, pos := r.acc, r.nacc, r.pos
 	src := r.src
+	if nacc == 64 {
+		// The branchless refill needs nacc < 64: give back the last byte.
+		acc &^= 0xff
+		nacc -= 8
+		pos--
+	}
 	shift := 64 - L
 	for i := range out {
-		if nacc < 56 {
-			if pos+8 <= len(src) {
-				v := binary.BigEndian.Uint64(src[pos:])
-				take := (64 - nacc) >> 3
-				acc |= (v >> (64 - take*8)) << (64 - nacc - take*8)
-				nacc += take * 8
-				pos += int(take)
-			} else {
-				for nacc <= 56 && pos < len(src) {
-					acc |= uint64(src[pos]) << (56 - nacc)
-					nacc += 8
-					pos++
-				}
+		if pos+8 <= len(src) {
+			// Branchless refill: OR in the next eight bytes at the
+			// accumulator's fill level and count the whole bytes that
+			// fit. The bits of acc past the nacc counted ones are zero or
+			// the input's own next bits (a previous refill's partial
+			// byte), so OR-ing them in again is harmless; a data-dependent
+			// "refill now?" branch mispredicts every few residuals.
+			acc |= binary.BigEndian.Uint64(src[pos:]) >> (nacc & 63)
+			pos += int((63 - nacc) >> 3)
+			nacc |= 56
+		} else {
+			for nacc <= 56 && pos < len(src) {
+				acc |= uint64(src[pos]) << (56 - nacc)
+				nacc += 8
+				pos++
 			}
 		}
 		e := table[acc>>shift]
