@@ -50,6 +50,12 @@ func startServer(t testing.TB, opts Options) *testServer {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return serveBuilt(t, s)
+}
+
+// serveBuilt serves s on 127.0.0.1:0 until the test ends.
+func serveBuilt(t testing.TB, s *Server) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

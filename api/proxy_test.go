@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -185,25 +183,4 @@ func TestProxyQueriesRejectsBadURL(t *testing.T) {
 			t.Errorf("ProxyQueries(%q): want an error", u)
 		}
 	}
-}
-
-// serveBuilt serves s on 127.0.0.1:0 until the test ends.
-func serveBuilt(t *testing.T, s *Server) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	transport := &http.Transport{}
-	t.Cleanup(func() {
-		transport.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &testServer{Server: s, base: "http://" + ln.Addr().String(), client: &http.Client{Transport: transport, Timeout: time.Minute}}
 }

@@ -35,7 +35,7 @@ func measureMax(ctx context.Context, dm *daemon, d time.Duration) (float64, erro
 	if err != nil {
 		return 0, err
 	}
-	c, err := net.Dial("udp", dm.statsd)
+	c, err := net.Dial("udp", dm.Statsd)
 	if err != nil {
 		return 0, err
 	}

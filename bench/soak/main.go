@@ -13,16 +13,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/wardmetrics/ward/bench/internal/wardproc"
 )
 
 type config struct {
@@ -60,11 +58,12 @@ func run(c config) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	d, err := startDaemon(c.bin, filepath.Join(dir, "data"))
+	wd, err := wardproc.Start(c.bin, filepath.Join(dir, "data"), 2*time.Second, os.Stdout)
 	if err != nil {
 		return err
 	}
-	defer d.stop()
+	d := &daemon{wd}
+	defer func() { _ = d.Stop() }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.duration+5*time.Minute)
 	defer cancel()
@@ -85,11 +84,11 @@ func run(c config) error {
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	loadDone := make(chan loadResult, 1)
-	go func() { loadDone <- sendAt(loadCtx, d.statsd, rate) }()
-	queries := newQuerier(d.http)
+	go func() { loadDone <- sendAt(loadCtx, d.Statsd, rate) }()
+	queries := newQuerier(d.HTTP)
 	qDone := make(chan struct{})
 	go func() { defer close(qDone); queries.run(loadCtx) }()
-	clients, err := connectClients(loadCtx, d.http, c.clients)
+	clients, err := connectClients(loadCtx, d.HTTP, c.clients)
 	if err != nil {
 		stopLoad()
 		return err
@@ -148,75 +147,5 @@ func run(c config) error {
 	return r.verdict()
 }
 
-type daemon struct {
-	cmd    *exec.Cmd
-	http   string
-	statsd string
-	done   chan error
-}
-
-func freePort() (int, error) {
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("no free port")
-}
-
-func startDaemon(bin, data string) (*daemon, error) {
-	hp, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	d := &daemon{http: fmt.Sprintf("127.0.0.1:%d", hp), statsd: fmt.Sprintf("127.0.0.1:%d", sp), done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "serve", "--data", data, "--http", d.http, "--statsd", d.statsd,
-		"--memcache", "", "--flush-interval", "2s", "--log-level", "warn")
-	d.cmd.Stdout, d.cmd.Stderr = os.Stdout, os.Stderr
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if st, _, err := httpGet(d.http, "/-/ready", time.Second); err == nil && st == 200 {
-			return d, nil
-		}
-		select {
-		case err := <-d.done:
-			return nil, fmt.Errorf("ward exited at start: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, errors.New("ward not ready within 60s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM and waits (bounded), then kills.
-func (d *daemon) stop() {
-	if d.cmd.ProcessState != nil {
-		return
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(60 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
-}
+// daemon is the `ward serve` under soak, with the probes of probe.go.
+type daemon struct{ *wardproc.Daemon }

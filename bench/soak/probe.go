@@ -28,7 +28,7 @@ func httpGet(addr, path string, timeout time.Duration) (int, []byte, error) {
 
 // metric reads one line of Ward's /metrics.
 func (d *daemon) metric(name string) (float64, error) {
-	st, b, err := httpGet(d.http, "/metrics", 10*time.Second)
+	st, b, err := httpGet(d.HTTP, "/metrics", 10*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -51,7 +51,7 @@ func (d *daemon) goroutines() (int, error) {
 }
 
 func (d *daemon) rssKB() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.PID()))
 	if err != nil {
 		return 0, err
 	}
@@ -60,7 +60,7 @@ func (d *daemon) rssKB() (int64, error) {
 			return strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", d.cmd.Process.Pid)
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", d.PID())
 }
 
 type sample struct {

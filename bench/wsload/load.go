@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wardmetrics/ward/bench/internal/wardproc"
 )
 
 // result is one measured run.
@@ -40,30 +41,30 @@ func run(ctx context.Context, c config) (res result, err error) {
 		return res, fmt.Errorf("temp data dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	d, err := startDaemon(c.ward, dir)
+	d, err := wardproc.Start(c.ward, dir, time.Second, os.Stderr)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		if serr := d.stop(); serr != nil && err == nil {
+		if serr := d.Stop(); serr != nil && err == nil {
 			err = serr
 		}
 	}()
 
 	fctx, stopFeed := context.WithCancel(ctx)
 	feedDone := make(chan error, 1)
-	go func() { feedDone <- feed(fctx, d.statsd, c.exprs, c.hosts) }()
+	go func() { feedDone <- feed(fctx, d.Statsd, c.exprs, c.hosts) }()
 	defer func() {
 		stopFeed()
 		if ferr := <-feedDone; ferr != nil && err == nil {
 			err = ferr
 		}
 	}()
-	if err := waitData(ctx, d.http, c.exprs, c.hosts); err != nil {
+	if err := waitData(ctx, d.HTTP, c.exprs, c.hosts); err != nil {
 		return res, err
 	}
 
-	cl, err := connect(ctx, d.http, c)
+	cl, err := connect(ctx, d.HTTP, c)
 	if err != nil {
 		return res, err
 	}
@@ -73,7 +74,7 @@ func run(ctx context.Context, c config) (res result, err error) {
 		cl.close()
 		return res, err
 	}
-	cpu0, err := procCPU(d.cmd.Process.Pid)
+	cpu0, err := procCPU(d.PID())
 	if err != nil {
 		cl.close()
 		return res, err
@@ -81,7 +82,7 @@ func run(ctx context.Context, c config) (res result, err error) {
 	start := time.Now()
 	cl.window(start, start.Add(c.duration))
 	werr := pause(ctx, c.duration)
-	cpu1, cerr := procCPU(d.cmd.Process.Pid)
+	cpu1, cerr := procCPU(d.PID())
 	wall := time.Since(start)
 	lats, dropped := cl.close()
 	if werr != nil {
