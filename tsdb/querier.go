@@ -2,6 +2,8 @@ package tsdb
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"slices"
 	"sort"
 
@@ -106,20 +108,29 @@ func (db *DB) labelsOnly(refs []uint32) storage.SeriesSet {
 }
 
 // LabelValues returns the values of label name among series matching ms
-// (all series when ms is empty), sorted. The time range is not consulted:
-// a series that exists is listed.
-func (q *querier) LabelValues(_ context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+// (all series when ms is empty) that hold data in the querier's range, as
+// Prometheus lists them, sorted. A range that covers everything storage can
+// hold (the API's default without start and end) is answered from the index
+// alone.
+func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	db := q.db
 	if err := db.enter(); err != nil {
 		return nil, nil, err
 	}
 	defer db.leave()
 	var out []string
-	if len(ms) == 0 {
+	if len(ms) == 0 && q.coversAll() {
 		out = db.index.Values(name)
 	} else {
+		if len(ms) == 0 {
+			ms = []*labels.Matcher{labels.MustNewMatcher(labels.MatchNotEqual, name, "")}
+		}
+		refs, err := q.inRange(ctx, db.index.Select(ms...))
+		if err != nil {
+			return nil, nil, fmt.Errorf("tsdb: values of label %q: %w", name, err)
+		}
 		seen := map[string]struct{}{}
-		for _, r := range db.index.Select(ms...) {
+		for _, r := range refs {
 			if v := db.series.get(SeriesRef(r)).lset.Get(name); v != "" {
 				seen[v] = struct{}{}
 			}
@@ -137,19 +148,24 @@ func (q *querier) LabelValues(_ context.Context, name string, hints *storage.Lab
 }
 
 // LabelNames returns the label names of series matching ms (all series
-// when ms is empty), sorted.
-func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+// when ms is empty) that hold data in the querier's range, sorted; like
+// LabelValues, a range covering everything is answered from the index.
+func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
 	db := q.db
 	if err := db.enter(); err != nil {
 		return nil, nil, err
 	}
 	defer db.leave()
 	var out []string
-	if len(ms) == 0 {
+	if len(ms) == 0 && q.coversAll() {
 		out = db.index.Names()
 	} else {
+		refs, err := q.inRange(ctx, db.index.Select(ms...))
+		if err != nil {
+			return nil, nil, fmt.Errorf("tsdb: label names: %w", err)
+		}
 		seen := map[string]struct{}{}
-		for _, r := range db.index.Select(ms...) {
+		for _, r := range refs {
 			db.series.get(SeriesRef(r)).lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 		}
 		out = make([]string, 0, len(seen))
@@ -162,6 +178,22 @@ func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, ms ..
 		out = out[:hints.Limit]
 	}
 	return out, nil, nil
+}
+
+// coversAll reports whether the querier's range is the unbounded one the
+// API uses when start and end are not given (from the epoch or before to far
+// beyond anything accepted from the future): the label APIs then list every
+// series from the index without looking at the data.
+func (q *querier) coversAll() bool {
+	return q.mint <= 0 && q.maxt >= math.MaxInt64/4
+}
+
+// inRange keeps the refs with data in the querier's range, in order.
+func (q *querier) inRange(ctx context.Context, refs []uint32) ([]uint32, error) {
+	if q.coversAll() || len(refs) == 0 {
+		return refs, nil
+	}
+	return q.db.withData(ctx, refs, q.mint, q.maxt)
 }
 
 // seriesSet is a sorted, fully prepared list of series.
