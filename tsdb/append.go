@@ -168,7 +168,7 @@ func (db *DB) AppendRefs(samples []RefSample) error {
 }
 
 func (db *DB) writeSeries(batch *pebble.Batch, ms *memSeries) {
-	_ = batch.Set(keys.Series(uint32ID(ms.ref)), encodeLabels(nil, ms.lset), nil)
+	_ = batch.Set(keys.Series(uint32ID(ms.ref)), EncodeLabels(nil, ms.lset), nil)
 	ms.lset.Range(func(l labels.Label) {
 		_ = batch.Set(keys.Postings(l.Name, l.Value, uint32ID(ms.ref)), nil, nil)
 	})

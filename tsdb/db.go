@@ -321,7 +321,7 @@ func (db *DB) loadSeries() error {
 		if int(ref) != db.series.len() {
 			return errors.Join(fmt.Errorf("%w: series %d follows %d", keys.ErrCorrupt, ref, db.series.len()-1), it.Close())
 		}
-		ls, err := decodeLabels(&sb, it.Value())
+		ls, err := DecodeLabels(&sb, it.Value())
 		if err != nil {
 			return errors.Join(fmt.Errorf("load series %d: %w", ref, err), it.Close())
 		}

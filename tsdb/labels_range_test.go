@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 )
@@ -14,27 +13,10 @@ import (
 // querier's range (Grafana's label browser asks for the dashboard's range), sealed and
 // head data alike; the API's unbounded default lists every series.
 func TestLabelsHonourTimeRange(t *testing.T) {
-	opts := testOptions()
-	opts.BucketDuration = time.Hour
-	db := openTest(t, t.TempDir(), opts)
-	defer db.Close()
-	const hour = 3600_000
 	// host=old only in the first hour (sealed, with an extra label), host=new from the
 	// third hour on (head), host=both throughout.
-	for ts := t0; ts < t0+4*hour; ts += 60_000 {
-		var batch []Sample
-		if ts < t0+hour {
-			batch = append(batch, Sample{lbls("__name__", "m", "host", "old", "dc", "east"), ts, 1})
-		}
-		if ts >= t0+2*hour {
-			batch = append(batch, Sample{lbls("__name__", "m", "host", "new"), ts, 2})
-		}
-		batch = append(batch, Sample{lbls("__name__", "m", "host", "both"), ts, 3})
-		if err := db.Append(batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, func() bool { return db.Stats().Sealed >= t0+2*hour })
+	db := openOldNewBoth(t, "host", "dc", "east")
+	const hour = 3600_000
 	ctx := context.Background()
 	for _, c := range []struct {
 		mint, maxt int64

@@ -15,27 +15,38 @@ import (
 // TestSeriesHintRange checks that a labels-only Select (what /api/v1/series
 // sends) lists only the series with data in the range, whether that data
 // is in sealed chunks or in the head, with Limit applied afterwards.
-func TestSeriesHintRange(t *testing.T) {
+// openOldNewBoth opens a DB of one-hour buckets holding m{label="old", oldExtra...}
+// in the first hour only (sealed), m{label="new"} from the third hour on (head) and
+// m{label="both"} throughout four hours from t0, a sample a minute, and waits until
+// the first two hours are sealed.
+func openOldNewBoth(t *testing.T, label string, oldExtra ...string) *DB {
+	t.Helper()
 	opts := testOptions()
 	opts.BucketDuration = time.Hour
 	db := openTest(t, t.TempDir(), opts)
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	const hour = 3600_000
-	// old: first hour only; new: from the third hour on; both: throughout.
+	oldLabels := lbls(append([]string{"__name__", "m", label, "old"}, oldExtra...)...)
 	for ts := t0; ts < t0+4*hour; ts += 60_000 {
 		var batch []Sample
 		if ts < t0+hour {
-			batch = append(batch, Sample{lbls("__name__", "m", "s", "old"), ts, 1})
+			batch = append(batch, Sample{oldLabels, ts, 1})
 		}
 		if ts >= t0+2*hour {
-			batch = append(batch, Sample{lbls("__name__", "m", "s", "new"), ts, 2})
+			batch = append(batch, Sample{lbls("__name__", "m", label, "new"), ts, 2})
 		}
-		batch = append(batch, Sample{lbls("__name__", "m", "s", "both"), ts, 3})
+		batch = append(batch, Sample{lbls("__name__", "m", label, "both"), ts, 3})
 		if err := db.Append(batch); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitFor(t, func() bool { return db.Stats().Sealed >= t0+2*hour })
+	return db
+}
+
+func TestSeriesHintRange(t *testing.T) {
+	db := openOldNewBoth(t, "s")
+	const hour = 3600_000
 	list := func(mint, maxt int64, limit int) []string {
 		q, err := db.Querier(mint, maxt)
 		if err != nil {

@@ -70,8 +70,10 @@ func (st *seriesTable) add(s *memSeries) {
 	st.byHash[h] = append(st.byHash[h], s)
 }
 
-// encodeLabels writes a label set as uvarint-length-prefixed name/value pairs.
-func encodeLabels(dst []byte, ls labels.Labels) []byte {
+// EncodeLabels appends a label set as uvarint-length-prefixed name/value
+// pairs: the encoding of the series dictionary, also used by callers that
+// keep label sets in a KV namespace.
+func EncodeLabels(dst []byte, ls labels.Labels) []byte {
 	ls.Range(func(l labels.Label) {
 		dst = binary.AppendUvarint(dst, uint64(len(l.Name)))
 		dst = append(dst, l.Name...)
@@ -81,8 +83,8 @@ func encodeLabels(dst []byte, ls labels.Labels) []byte {
 	return dst
 }
 
-// decodeLabels is the inverse of encodeLabels.
-func decodeLabels(b *labels.ScratchBuilder, src []byte) (labels.Labels, error) {
+// DecodeLabels is the inverse of EncodeLabels; b is reused across calls.
+func DecodeLabels(b *labels.ScratchBuilder, src []byte) (labels.Labels, error) {
 	b.Reset()
 	for len(src) > 0 {
 		var name, value []byte

@@ -226,7 +226,7 @@ func restore(db *tsdb.DB, lv *lastValues, agg *ingest.Aggregator) error {
 	samples := make([]ingest.Sample, 0, len(stored)+len(saved))
 	var key []byte
 	for _, s := range slices.Concat(stored, saved) {
-		key = appendLabelsKey(key[:0], s.Labels)
+		key = tsdb.EncodeLabels(key[:0], s.Labels)
 		if i, ok := newest[string(key)]; ok {
 			if s.T > samples[i].T {
 				samples[i] = ingest.Sample{Labels: s.Labels, T: s.T, V: s.V}

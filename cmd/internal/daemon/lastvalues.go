@@ -94,7 +94,7 @@ func newLastValues(db *tsdb.DB, retention time.Duration) *lastValues {
 func (l *lastValues) record(ss []ingest.Sample) error {
 	rec := l.rec[:0]
 	for _, smp := range ss {
-		l.key = appendLabelsKey(l.key[:0], smp.Labels)
+		l.key = tsdb.EncodeLabels(l.key[:0], smp.Labels)
 		bits := math.Float64bits(smp.V)
 		if sv, ok := l.state[string(l.key)]; ok {
 			if sv.bits == bits {
@@ -230,7 +230,7 @@ func (l *lastValues) load() ([]tsdb.Sample, error) {
 	out := make([]tsdb.Sample, 0, len(l.state))
 	var sb labels.ScratchBuilder
 	for k, sv := range l.state {
-		ls, err := parseLabelsKey(&sb, []byte(k))
+		ls, err := tsdb.DecodeLabels(&sb, []byte(k))
 		if err != nil {
 			return nil, fmt.Errorf("read %s: key %q: %w", lastValuesNamespace, k, err)
 		}
@@ -275,40 +275,4 @@ func lvKey(prefix byte, n uint64) []byte {
 		return binary.BigEndian.AppendUint32([]byte{prefix}, uint32(n))
 	}
 	return binary.BigEndian.AppendUint64([]byte{prefix}, n)
-}
-
-func appendLabelsKey(b []byte, ls labels.Labels) []byte {
-	ls.Range(func(l labels.Label) {
-		b = binary.AppendUvarint(b, uint64(len(l.Name)))
-		b = append(b, l.Name...)
-		b = binary.AppendUvarint(b, uint64(len(l.Value)))
-		b = append(b, l.Value...)
-	})
-	return b
-}
-
-func parseLabelsKey(sb *labels.ScratchBuilder, k []byte) (labels.Labels, error) {
-	sb.Reset()
-	next := func() (string, error) {
-		n, w := binary.Uvarint(k)
-		if w <= 0 || uint64(len(k)-w) < n {
-			return "", errors.New("truncated label")
-		}
-		s := string(k[w : w+int(n)])
-		k = k[w+int(n):]
-		return s, nil
-	}
-	for len(k) > 0 {
-		name, err := next()
-		if err != nil {
-			return labels.EmptyLabels(), err
-		}
-		value, err := next()
-		if err != nil {
-			return labels.EmptyLabels(), err
-		}
-		sb.Add(name, value)
-	}
-	sb.Sort()
-	return sb.Labels(), nil
 }

@@ -213,25 +213,6 @@ func TestRemoteWriteOnlyStoresNoSamplesAndKeepsTotals(t *testing.T) {
 	}
 }
 
-func TestLabelsKeyRoundTrip(t *testing.T) {
-	var sb labels.ScratchBuilder
-	for _, ls := range []labels.Labels{
-		labels.EmptyLabels(),
-		labels.FromStrings("__name__", "x"),
-		labels.FromStrings("__name__", "x", "a", "", "long", strings.Repeat("v", 300), "utf8", "é\x00\xff"),
-	} {
-		got, err := parseLabelsKey(&sb, appendLabelsKey(nil, ls))
-		if err != nil || !labels.Equal(got, ls) {
-			t.Errorf("round trip of %v: got %v %v", ls, got, err)
-		}
-	}
-	for _, k := range [][]byte{{1, 2, 3}, {0, 0, 0, 0, 0, 0, 0, 0, 5, 'a'}} {
-		if _, err := parseLabelsKey(&sb, k); err == nil {
-			t.Errorf("truncated key %q: want an error", k)
-		}
-	}
-}
-
 // TestLastValuesSnapshots drives the log and snapshots with tiny sizes: the state
 // survives reopening whatever mix of snapshot and log is on disk, the log is deleted
 // by each snapshot, and a smaller snapshot leaves no parts of a larger one behind.
@@ -295,7 +276,7 @@ func TestLastValuesSnapshots(t *testing.T) {
 		t.Fatalf("loaded %d values, want %d", len(saved), len(series))
 	}
 	for _, s := range saved {
-		if k := string(appendLabelsKey(nil, s.Labels)); want[k] != s.V {
+		if k := string(tsdb.EncodeLabels(nil, s.Labels)); want[k] != s.V {
 			t.Errorf("%v = %v after reopening, want %v", s.Labels, s.V, want[k])
 		}
 	}
