@@ -21,6 +21,9 @@ type dbMetrics struct {
 	// maintenanceRounds counts rounds of the background job, run or
 	// skipped (writes refused).
 	maintenanceRounds *metrics.Counter
+	// readAhead counts series decoded ahead of their reader (decode.go)
+	// and taken by its iterator.
+	readAhead *metrics.Counter
 }
 
 func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
@@ -43,6 +46,7 @@ func newDBMetrics(db *DB, set *metrics.Set) *dbMetrics {
 	m.compactions = counter("ward_tsdb_compactions_total")
 	m.walCompactions = counter("ward_tsdb_wal_compactions_total")
 	m.maintenanceRounds = counter("ward_tsdb_maintenance_rounds_total")
+	m.readAhead = counter("ward_tsdb_series_read_ahead_total")
 	// Writes refused before reaching Pebble (diskspace.go), by reason.
 	db.disk.refusedFull = counter(`ward_tsdb_writes_refused_total{reason="` + RefusedDiskFull + `"}`)
 	db.disk.refusedRO = counter(`ward_tsdb_writes_refused_total{reason="` + RefusedReadOnly + `"}`)

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-	"github.com/wardmetrics/ward/tsdb/internal/chunk"
 	"github.com/wardmetrics/ward/tsdb/internal/keys"
 )
 
@@ -36,6 +35,7 @@ type series struct {
 	mint     int64
 	maxt     int64
 	bucketMs int64
+	seriesLink
 }
 
 func (s *series) Labels() labels.Labels { return s.lset }
@@ -100,6 +100,11 @@ func (db *DB) readRaw(ctx context.Context, refs []uint32, mint, maxt int64) (sto
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return labels.Compare(list[i].Labels(), list[j].Labels()) < 0 })
+	linked := make([]*series, len(list))
+	for i, s := range list {
+		linked[i] = s.(*series)
+	}
+	newReadAhead(linked, db.m.readAhead)
 	return &seriesSet{list: list}, nil
 }
 
@@ -326,10 +331,7 @@ type sampleIter struct {
 	ci     int     // next disk chunk to decode
 	ts     []int64 // current block: a view of bts/bvs or of the head copy
 	vs     []float64
-	bts    []int64 // decode buffers owned by the iterator
-	bvs    []float64
-	dec    chunk.Decoder
-	dec2   chunk.Decoder // second decoder for loadParallel
+	w      *decodeWork // decoders and buffers, owned by the iterator
 	i      int
 	inHead bool
 	err    error
@@ -338,6 +340,23 @@ type sampleIter struct {
 func (it *sampleIter) reset(s *series) {
 	it.s, it.ci, it.i, it.inHead, it.err = s, 0, -1, false, nil
 	it.ts, it.vs = nil, nil
+	// The iterator is handed back for reuse: whatever it decoded before
+	// is given up, so its buffers can take a prefetch.
+	if s.ra == nil {
+		return
+	}
+	spare := (*decodeWork)(nil)
+	if p := takePrefetch(s); p != nil {
+		spare, it.w = it.w, p.w
+		it.ci = len(s.chunks)
+		if p.err != nil {
+			it.fail(p.err)
+		} else {
+			it.ts, it.vs = p.ts, p.vs
+			it.trim(s.mint, s.maxt)
+		}
+	}
+	s.ra.taken(s, spare)
 }
 
 // load decodes the next block with samples in range; false at the end.
@@ -352,9 +371,10 @@ func (it *sampleIter) load(minT int64) bool {
 		if c.start+s.bucketMs <= minT {
 			continue // whole chunk before the seek target
 		}
+		w := it.work()
 		var err error
-		it.bts, it.bvs, err = it.dec.DecodeRaw(c.data, c.start, it.bts[:0], it.bvs[:0])
-		it.ts, it.vs = it.bts, it.bvs
+		w.ts, w.vs, err = w.dec.DecodeRaw(c.data, c.start, w.ts[:0], w.vs[:0])
+		it.ts, it.vs = w.ts, w.vs
 		if err != nil {
 			it.fail(fmt.Errorf("tsdb: decode chunk of %s at %d: %w", s.lset, c.start, err))
 			return false
