@@ -104,3 +104,46 @@ func benchParseAggregate(b *testing.B, names int) {
 		})
 	}
 }
+
+// BenchmarkReadBatchOneLine applies reads of 32 datagrams of one counter
+// line each over 10,000 names, the shape of most statsd traffic: what the
+// UDP reader does per recvmmsg call once the kernel has copied the
+// datagrams out.
+func BenchmarkReadBatchOneLine(b *testing.B) {
+	const names, perRead = 10000, 32
+	a := benchAggregator(b)
+	h := newHandler(a, "bench", ParseOptions{})
+	reads := make([]*packetBatch, names/perRead)
+	for r := range reads {
+		pb := newPacketBatch(perRead, 64)
+		for i := range perRead {
+			// Spread each read's names over the table, as a busy sender's are.
+			n := copy(pb.bufs[i], fmt.Sprintf("load.%04d:1|c", (i*len(reads)+r)%names))
+			pb.lens[i] = n
+		}
+		pb.n = perRead
+		reads[r] = pb
+	}
+	for _, pb := range reads { // create the series: steady state is what is measured
+		h.batch(pb, 16384)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := threadCPU()
+	lines, i := 0, 0
+	for b.Loop() {
+		h.batch(reads[i], 16384)
+		lines += perRead
+		if i++; i == len(reads) {
+			i = 0
+			h.publish()
+		}
+	}
+	cpu := threadCPU() - cpu0
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(lines)/cpu.Seconds(), "lines/cpu-s")
+	}
+}

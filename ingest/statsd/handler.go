@@ -29,6 +29,10 @@ type handler struct {
 	simpleNum [simpleBatch]int32
 	simpleLen [simpleBatch]int32
 	ns        int
+	// holdSimple keeps simple lines gathered at the end of a chunk for
+	// the next one: set while a read's datagrams are applied, whose
+	// buffers stay put until the read is done (see batch).
+	holdSimple bool
 
 	// counts since the last publish
 	received, accepted, packets int
@@ -97,7 +101,7 @@ func (h *handler) lines(chunk []byte, onErr lineError) {
 			onErr(num, ln, r)
 		}
 	}
-	if h.ns > 0 {
+	if h.ns > 0 && !h.holdSimple {
 		h.flushSimple(onErr)
 	}
 }

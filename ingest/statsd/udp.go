@@ -150,7 +150,19 @@ func (s *Server) worker(pool *batchPool) {
 // batch applies the datagrams of a read, splitting the messages the kernel
 // coalesced (UDP GRO) back into their datagrams. A datagram longer than
 // maxPacket is cut there, as it would have been without GRO.
+//
+// The simple lines of successive datagrams are handed to the aggregator
+// together (up to simpleBatch at once), not one datagram's at a time:
+// with one line per datagram, the commonest shape of statsd traffic, the
+// aggregator can then overlap the cache misses of many lookups, as it does
+// for a packet of many lines. Lines still apply in order: any other line
+// hands over the simple lines before it first.
 func (h *handler) batch(b *packetBatch, maxPacket int) {
+	h.holdSimple = true
+	defer func() {
+		h.holdSimple = false
+		h.flushSimple(nil)
+	}()
 	for i := range b.n {
 		p, seg := b.bufs[i][:b.lens[i]], b.seg[i]
 		if seg <= 0 || seg >= len(p) {
