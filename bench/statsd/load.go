@@ -31,6 +31,19 @@ func buildUDPLoad(ctx context.Context, o *options) (string, error) {
 	return bin, nil
 }
 
+func sinkBin(o *options) string { return o.work + "/bin/udpsink" }
+
+// installSink builds bench/udpsink, the bare receiver, into the work
+// directory's bin.
+func installSink(ctx context.Context, o *options) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", sinkBin(o), "./bench/udpsink")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build bench/udpsink: %w", err)
+	}
+	return nil
+}
+
 // runLoad sends rate lines per second for d to addr in datagrams of lines
 // lines, over o.names names.
 func (r *runner) runLoad(ctx context.Context, addr string, rate float64, d time.Duration, lines int) (loadResult, error) {

@@ -53,7 +53,7 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "smoke run: short steps, few of them, short micro-benchmark")
 	flag.StringVar(&o.work, "work", "bench/.work/statsd", "work directory: anchors, server data and logs")
 	flag.StringVar(&o.ward, "ward", "bin/ward", "ward binary (make build)")
-	flag.StringVar(&o.servers, "servers", "ward,statsd_exporter,etsy_statsd", "servers to measure")
+	flag.StringVar(&o.servers, "servers", "ward,statsd_exporter,etsy_statsd,bare_receiver", "servers to measure (bare_receiver: bench/udpsink, the reference ceiling)")
 	flag.StringVar(&o.shapes, "shapes", "1,20", "lines per datagram to measure, comma-separated")
 	flag.IntVar(&o.names, "names", 10000, "distinct counter names")
 	flag.DurationVar(&o.step, "step", 6*time.Second, "load duration of one search step")
@@ -166,7 +166,7 @@ func run(ctx context.Context, o *options, argv string) (*report, error) {
 	}
 	logf("load average at start: %s", rep.loadStart)
 	for _, k := range kinds {
-		sr := serverRun{name: k.name, outcomes: map[int]outcome{}}
+		sr := serverRun{name: k.name, reference: k.reference, outcomes: map[int]outcome{}}
 		sr.err = r.measureServer(ctx, k, shapes, &sr)
 		sr.version = k.version(ctx, o)
 		if sr.err != nil {
@@ -266,7 +266,11 @@ func selectKinds(s string) ([]serverKind, error) {
 		}
 	}
 	if len(want) > 0 || len(ks) == 0 {
-		return nil, fmt.Errorf("-servers %q: known servers are %s, %s and %s", s, nameWard, nameExporter, nameEtsy)
+		var names []string
+		for _, k := range serverKinds() {
+			names = append(names, k.name)
+		}
+		return nil, fmt.Errorf("-servers %q: known servers are %s", s, strings.Join(names, ", "))
 	}
 	return ks, nil
 }

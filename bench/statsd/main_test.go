@@ -237,12 +237,16 @@ func TestBenchLines(t *testing.T) {
 			{name: nameWard, outcomes: map[int]outcome{1: pass(300000), 20: pass(2400000)}},
 			{name: nameExporter, outcomes: map[int]outcome{1: pass(50000), 20: pass(400000)}},
 			{name: nameEtsy, outcomes: map[int]outcome{1: {Best: -1, FirstFail: -1}, 20: pass(60000)}},
+			// The bare receiver is reported but never the anchor.
+			{name: nameBare, reference: true, outcomes: map[int]outcome{1: pass(600000), 20: pass(4800000)}},
 		},
 		micro: []microResult{{Name: microFigure, LinesPerS: 1e7, LinesPerCPU: 2.5e7}},
 	}
 	want := []string{
-		"bench: udp_lines_per_sec_1_per_packet ward=300000 statsd_exporter=50000 etsy_statsd=NA ratio=6.00",
-		"bench: udp_lines_per_sec_20_per_packet ward=2400000 statsd_exporter=400000 etsy_statsd=60000 ratio=6.00",
+		"bench: udp_lines_per_sec_1_per_packet ward=300000 statsd_exporter=50000 etsy_statsd=NA bare_receiver=600000 ratio=6.00",
+		"bench: udp_lines_per_sec_1_per_packet_share_of_bare_receiver ward=0.50 target=0.50",
+		"bench: udp_lines_per_sec_20_per_packet ward=2400000 statsd_exporter=400000 etsy_statsd=60000 bare_receiver=4800000 ratio=6.00",
+		"bench: udp_lines_per_sec_20_per_packet_share_of_bare_receiver ward=0.50 target=0.50",
 		"bench: parse_aggregate_lines_per_sec_one_core ward=25000000 target=20000000",
 	}
 	if got := r.benchLines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -250,7 +254,7 @@ func TestBenchLines(t *testing.T) {
 	}
 	r.servers[1].err = errors.New("install failed")
 	r.servers[2].err = errors.New("install failed")
-	if got := r.benchLines()[0]; !strings.HasSuffix(got, "statsd_exporter=NA etsy_statsd=NA ratio=NA") {
+	if got := r.benchLines()[0]; !strings.HasSuffix(got, "statsd_exporter=NA etsy_statsd=NA bare_receiver=600000 ratio=NA") {
 		t.Fatalf("without anchors: %s", got)
 	}
 	sec := r.section()

@@ -17,10 +17,11 @@ const microTarget = 20e6
 
 // serverRun is what happened to one server.
 type serverRun struct {
-	name     string
-	version  string
-	err      error           // install, start or measurement failure
-	outcomes map[int]outcome // by lines per packet
+	name      string
+	reference bool // the bare receiver: not an anchor
+	version   string
+	err       error           // install, start or measurement failure
+	outcomes  map[int]outcome // by lines per packet
 }
 
 // report is a whole run's results.
@@ -72,13 +73,16 @@ func (r *report) benchLines() []string {
 	for _, shape := range r.shapes {
 		var b strings.Builder
 		fmt.Fprintf(&b, "bench: udp_lines_per_sec_%d_per_packet", shape)
-		ward, anchor := 0.0, 0.0
+		ward, anchor, bare := 0.0, 0.0, 0.0
 		for _, s := range r.servers {
 			v, txt := s.value(shape)
 			fmt.Fprintf(&b, " %s=%s", s.name, txt)
-			if s.name == nameWard {
+			switch {
+			case s.name == nameWard:
 				ward = v
-			} else {
+			case s.reference:
+				bare = v
+			default:
 				anchor = max(anchor, v)
 			}
 		}
@@ -88,6 +92,11 @@ func (r *report) benchLines() []string {
 			b.WriteString(" ratio=NA")
 		}
 		lines = append(lines, b.String())
+		if ward > 0 && bare > 0 {
+			// The other yardstick: on the way to half of what a
+			// receiver that only counts lines takes on this machine.
+			lines = append(lines, fmt.Sprintf("bench: udp_lines_per_sec_%d_per_packet_share_of_bare_receiver ward=%.2f target=0.50", shape, ward/bare))
+		}
 	}
 	if m, ok := r.microFigure(); ok {
 		lines = append(lines, fmt.Sprintf("bench: parse_aggregate_lines_per_sec_one_core ward=%.0f target=%.0f", m.oneCore(), microTarget))

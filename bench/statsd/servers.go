@@ -25,6 +25,9 @@ type serverKind struct {
 	version func(ctx context.Context, o *options) string
 	install func(ctx context.Context, o *options) error
 	launch  func(ctx context.Context, o *options, dir string) (*target, error)
+	// reference marks the bare receiver: measured beside the others as
+	// the machine's ceiling, never the anchor Ward's ratio is taken to.
+	reference bool
 }
 
 // Names of the servers, as they appear in the bench lines.
@@ -32,6 +35,7 @@ const (
 	nameWard     = "ward"
 	nameExporter = "statsd_exporter"
 	nameEtsy     = "etsy_statsd"
+	nameBare     = "bare_receiver"
 )
 
 // Anchor versions, pinned by the issue.
@@ -47,6 +51,7 @@ func serverKinds() []serverKind {
 		{name: nameWard, version: wardVersion, install: wardInstalled, launch: launchWard},
 		{name: nameExporter, version: func(context.Context, *options) string { return exporterVersion }, install: installExporter, launch: launchExporter},
 		{name: nameEtsy, version: etsyNodeVersion, install: installEtsy, launch: launchEtsy},
+		{name: nameBare, version: wardVersion, install: installSink, launch: launchSink, reference: true},
 	}
 }
 
@@ -148,6 +153,37 @@ func launchEtsy(ctx context.Context, o *options, dir string) (*target, error) {
 	}}
 	return t, waitFor(ctx, p, startTimeout, func(ctx context.Context) error {
 		_, err := etsyCommand(ctx, mgmt, "health", "health: up\n")
+		return err
+	})
+}
+
+// launchSink starts bench/udpsink, the bare receiver; accepted lines are
+// what its /count endpoint answers.
+func launchSink(ctx context.Context, o *options, dir string) (*target, error) {
+	sp, hp, err := twoPorts()
+	if err != nil {
+		return nil, err
+	}
+	udp := "127.0.0.1:" + strconv.Itoa(sp)
+	web := "127.0.0.1:" + strconv.Itoa(hp)
+	p, err := startProcess(nameBare, dir, filepath.Join(dir, "udpsink.log"), sinkBin(o), "-addr", udp, "-http", web)
+	if err != nil {
+		return nil, err
+	}
+	count := func(ctx context.Context) (int64, error) {
+		b, err := httpGet(ctx, "http://"+web+"/count")
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("udpsink count %q: %w", b, err)
+		}
+		return n, nil
+	}
+	t := &target{name: nameBare, udpAddr: udp, proc: p, count: count}
+	return t, waitFor(ctx, p, startTimeout, func(ctx context.Context) error {
+		_, err := count(ctx)
 		return err
 	})
 }
