@@ -82,25 +82,14 @@ func benchParseAggregate(b *testing.B, names int) {
 			// the time other processes held the core.
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := threadCPU()
-			lines := 0
 			i := 0
-			for b.Loop() {
+			measureLines(b, 20, func() {
 				h.datagram(ps[i], false)
-				lines += 20
-				i++
-				if i == len(ps) {
+				if i++; i == len(ps) {
 					i = 0
 					h.publish()
 				}
-			}
-			cpu := threadCPU() - cpu0
-			b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
-			if cpu > 0 {
-				b.ReportMetric(float64(lines)/cpu.Seconds(), "lines/cpu-s")
-			}
+			})
 		})
 	}
 }
@@ -129,21 +118,31 @@ func BenchmarkReadBatchOneLine(b *testing.B) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := threadCPU()
-	lines, i := 0, 0
-	for b.Loop() {
+	i := 0
+	measureLines(b, perRead, func() {
 		h.batch(reads[i], 16384)
-		lines += perRead
 		if i++; i == len(reads) {
 			i = 0
 			h.publish()
 		}
+	})
+}
+
+// measureLines runs op, which applies lines lines, in the benchmark loop
+// and reports lines per second of wall time and of the thread's CPU time
+// (the caller locks the goroutine to its thread).
+func measureLines(b *testing.B, lines int, op func()) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := threadCPU()
+	n := 0
+	for b.Loop() {
+		op()
+		n += lines
 	}
 	cpu := threadCPU() - cpu0
-	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 	if cpu > 0 {
-		b.ReportMetric(float64(lines)/cpu.Seconds(), "lines/cpu-s")
+		b.ReportMetric(float64(n)/cpu.Seconds(), "lines/cpu-s")
 	}
 }
