@@ -211,3 +211,116 @@ func TestAggExactSum(t *testing.T) {
 		t.Fatalf("NaN counted: %+v", p)
 	}
 }
+
+// TestStreamWindowsFromMarks decodes windows of streams long enough to hold
+// several marks, starting before, at, between and after them, and checks
+// each against the samples appended: a windowed read starts at a mark, so
+// the mark's saved state must continue the stream exactly.
+func TestStreamWindowsFromMarks(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for iter := 0; iter < 300; iter++ {
+		ts, vs := randomSeries(r, 1+r.IntN(6*streamMarkEvery))
+		if iter%10 == 0 {
+			for i := range vs {
+				vs[i] = 42 // constant: marks without an XOR window
+			}
+		}
+		var s Stream
+		for i := range ts {
+			s.Append(ts[i], vs[i])
+		}
+		if want := len(ts) / streamMarkEvery; len(s.marks) != want {
+			t.Fatalf("iter %d: %d marks for %d samples, want %d", iter, len(s.marks), len(ts), want)
+		}
+		windows := [][2]int64{{ts[0], ts[len(ts)-1]}, {ts[len(ts)-1] + 1, math.MaxInt64}, {math.MinInt64, ts[0] - 1}}
+		for k := 0; k < 20; k++ {
+			a, b := r.IntN(len(ts)), r.IntN(len(ts))
+			if a > b {
+				a, b = b, a
+			}
+			lo, hi := ts[a], ts[b]
+			switch r.IntN(4) {
+			case 0: // start just after a mark's sample
+				if m := r.IntN(len(s.marks) + 1); m > 0 {
+					lo = s.marks[m-1].t(&s) + 1
+				}
+			case 1: // start on a mark's sample
+				if m := r.IntN(len(s.marks) + 1); m > 0 {
+					lo = s.marks[m-1].t(&s)
+				}
+			case 2: // open-ended
+				hi = math.MaxInt64
+			}
+			windows = append(windows, [2]int64{lo, hi})
+		}
+		for _, w := range windows {
+			gts, gvs := s.Decode([]int64{-1}, []float64{-1}, w[0], w[1])
+			var wts []int64
+			var wvs []float64
+			for i := range ts {
+				if ts[i] >= w[0] && ts[i] <= w[1] {
+					wts, wvs = append(wts, ts[i]), append(wvs, vs[i])
+				}
+			}
+			if len(gts) != len(wts)+1 || gts[0] != -1 {
+				t.Fatalf("iter %d window %v: got %d samples, want %d (after the one already there)", iter, w, len(gts)-1, len(wts))
+			}
+			for i := range wts {
+				if gts[i+1] != wts[i] || math.Float64bits(gvs[i+1]) != math.Float64bits(wvs[i]) {
+					t.Fatalf("iter %d window %v sample %d: got (%d, %v), want (%d, %v)", iter, w, i, gts[i+1], gvs[i+1], wts[i], wvs[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkStreamWindow decodes the last 5 minutes of a 2h head stream at
+// 10 s (what an instant query reads of each series) and the whole stream.
+func BenchmarkStreamWindow(b *testing.B) {
+	var s Stream
+	r := rand.New(rand.NewPCG(1, 2))
+	v := 100.0
+	for i := range 720 {
+		v += float64(r.IntN(5))
+		s.Append(int64(i)*10_000, v)
+	}
+	var ts []int64
+	var vs []float64
+	var scratch []byte
+	for _, c := range []struct {
+		name string
+		mint int64
+	}{{"whole", 0}, {"last_5m", 690 * 10_000}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				ts, vs, scratch = s.DecodeBuf(ts[:0], vs[:0], c.mint, math.MaxInt64, scratch)
+			}
+		})
+	}
+}
+
+// TestStreamMarksStopWhenStateDoesNotFit appends a gap too long for a
+// mark's 32-bit delta: marks stop there, and windows after it still decode
+// exactly (from the last mark before the gap).
+func TestStreamMarksStopWhenStateDoesNotFit(t *testing.T) {
+	var s Stream
+	var ts []int64
+	tm := int64(1_000_000)
+	for i := range 5 * streamMarkEvery {
+		if i == 2*streamMarkEvery-1 {
+			tm += math.MaxInt32 + 1 // the mark's own sample after a long gap
+		}
+		ts = append(ts, tm)
+		s.Append(tm, float64(i))
+		tm += 10_000
+	}
+	if len(s.marks) != 1 {
+		t.Fatalf("%d marks, want 1: the second mark's delta does not fit", len(s.marks))
+	}
+	for _, from := range []int{0, streamMarkEvery, 2 * streamMarkEvery, 4*streamMarkEvery + 7} {
+		got, gvs := s.Decode(nil, nil, ts[from], math.MaxInt64)
+		if len(got) != len(ts)-from || got[0] != ts[from] || gvs[0] != float64(from) || got[len(got)-1] != ts[len(ts)-1] {
+			t.Fatalf("from sample %d: got %d samples starting (%d, %v), want %d starting %d", from, len(got), got[0], gvs[0], len(ts)-from, ts[from])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"sort"
 )
 
 // Stream is the append-only in-memory encoding of the head: timestamps as
@@ -21,7 +22,33 @@ type Stream struct {
 	vPrev uint64
 	lead  uint8
 	trail uint8
+	// marks holds the decoder's state after every streamMarkEvery-th
+	// sample, so that a read of a recent window (an instant query's
+	// lookback, an alert rule's range) starts decoding near the window
+	// instead of at the stream's first sample: a 2h bucket at 10 s holds
+	// 720 samples, a 5m lookback wants the last 30.
+	marks []streamMark
 }
+
+// streamMarkEvery is how many samples apart the marks are: a windowed
+// read decodes at most this many samples before its window. A 2h bucket
+// at 10 s gets 4 marks, 120 bytes with the slice (about 7% of what its
+// series holds in memory).
+const streamMarkEvery = 160
+
+// streamMark is the decoder's state right after one sample, in 24 bytes.
+// A stream whose state no longer fits (a bucket longer than 49 days, a gap
+// over 24 days) gets no more marks: reads then start at the last one.
+type streamMark struct {
+	bit         uint32 // offset in the stream's bits where the next sample starts
+	dt          uint32 // the sample's timestamp minus the stream's first
+	d           int32  // the sample's delta from the one before
+	lead, trail uint8  // the XOR window (lead 0xff: none yet)
+	v           uint64 // the sample's value bits
+}
+
+// t is the timestamp of the mark's sample in s.
+func (m *streamMark) t(s *Stream) int64 { return s.t0 + int64(m.dt) }
 
 // Len returns the number of samples.
 func (s *Stream) Len() int { return int(s.n) }
@@ -36,11 +63,22 @@ func (s *Stream) LastT() int64 { return s.tPrev }
 func (s *Stream) LastV() float64 { return math.Float64frombits(s.vPrev) }
 
 // Size returns the bytes held.
-func (s *Stream) Size() int { return cap(s.w.buf) + 64 }
+func (s *Stream) Size() int { return cap(s.w.buf) + 88 + cap(s.marks)*24 }
 
-// Append adds a sample; t must be greater than LastT. The timestamp and
-// value codes of a sample are usually written with one writeBits call.
+// Append adds a sample; t must be greater than LastT.
 func (s *Stream) Append(t int64, v float64) {
+	s.append(t, v)
+	if s.n%streamMarkEvery == 0 && len(s.marks) == int(s.n/streamMarkEvery)-1 {
+		bit, dt := len(s.w.buf)*8+int(s.w.nacc), s.tPrev-s.t0
+		if bit <= math.MaxUint32 && dt <= math.MaxUint32 && s.dPrev <= math.MaxInt32 {
+			s.marks = append(s.marks, streamMark{bit: uint32(bit), dt: uint32(dt), d: int32(s.dPrev), lead: s.lead, trail: s.trail, v: s.vPrev})
+		}
+	}
+}
+
+// append writes one sample. The timestamp and value codes of a sample are
+// usually written with one writeBits call.
+func (s *Stream) append(t int64, v float64) {
 	bits := math.Float64bits(v)
 	if s.n == 0 {
 		s.t0, s.tPrev = t, t
@@ -144,8 +182,26 @@ func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch [
 	if s.n == 0 || s.tPrev < mint || s.t0 > maxt {
 		return ts, vs, scratch
 	}
-	// Snapshot the pending accumulator bits without disturbing the writer.
-	buf := append(scratch[:0], s.w.buf...)
+	whole := mint <= s.t0 && maxt >= s.tPrev
+	// A window after the stream's start begins decoding at the last mark
+	// before it: the mark's sample is not wanted, the ones after it may be.
+	var m *streamMark
+	mi := -1 // m's index in s.marks
+	if !whole {
+		mi = sort.Search(len(s.marks), func(i int) bool { return s.marks[i].t(s) >= mint }) - 1
+		if mi >= 0 {
+			m = &s.marks[mi]
+		}
+	}
+	// Snapshot the encoded bits from where decoding starts, with the
+	// pending accumulator bits, without disturbing the writer.
+	from := 0
+	if m != nil {
+		// The mark may lie in bits still pending in the writer's
+		// accumulator: start at the last whole byte written before it.
+		from = min(int(m.bit/8), len(s.w.buf))
+	}
+	buf := append(scratch[:0], s.w.buf[from:]...)
 	acc, nacc := s.w.acc, s.w.nacc
 	for nacc > 0 {
 		buf = append(buf, byte(acc>>56))
@@ -156,7 +212,7 @@ func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch [
 			nacc = 0
 		}
 	}
-	if mint <= s.t0 && maxt >= s.tPrev {
+	if whole {
 		// The whole stream is wanted (sealing, and most reads of the
 		// head): the fast loop, into outputs sized once.
 		off := len(ts)
@@ -165,10 +221,22 @@ func (s *Stream) DecodeBuf(ts []int64, vs []float64, mint, maxt int64, scratch [
 		return ts, vs, buf
 	}
 	r := newBitReader(buf)
-	bits := r.readBits(64)
-	t, d := s.t0, int64(0)
-	lead, trail := uint(0), uint(0)
-	for i := uint32(0); ; i++ {
+	var t, d int64
+	var bits uint64
+	var lead, trail uint
+	var i uint32
+	if m != nil {
+		r.readBits(uint(int(m.bit) - from*8))
+		t, d, bits = m.t(s), int64(m.d), m.v
+		if m.lead != 0xff {
+			lead, trail = uint(m.lead), uint(m.trail)
+		}
+		i = uint32((mi+1)*streamMarkEvery - 1) // m's sample
+	} else {
+		bits = r.readBits(64)
+		t = s.t0
+	}
+	for ; ; i++ {
 		if t > maxt {
 			break
 		}
