@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -136,28 +137,20 @@ func refMannWhitneyShift(x, y []float64, confidence float64, alt Alternative) Re
 	return r
 }
 
-// Benchmark for the guard's per-host shape: 600 canary against 11,400
-// baseline values, already sorted as the guard hands them over.
-func BenchmarkMannWhitney600x11400(b *testing.B) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	x, y := randSample(rng, 600, 0, 0.02), randSample(rng, 11400, 0, 0)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := MannWhitney(y, x, MannWhitneyOptions{Options: Options{Alternative: Greater}}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// Benchmark for the guard's per-interval shape: 60 canary against 60
-// baseline interval averages.
-func BenchmarkMannWhitney60x60(b *testing.B) {
-	rng := rand.New(rand.NewPCG(13, 14))
-	x, y := randSample(rng, 60, 0, 0.02), randSample(rng, 60, 0, 0)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := MannWhitney(y, x, MannWhitneyOptions{Options: Options{Alternative: Greater}}); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkMannWhitney runs the guard's two shapes: per host, 600 canary
+// against 11,400 baseline values, and per interval, 60 canary against 60
+// baseline interval averages, already sorted as the guard hands them over.
+func BenchmarkMannWhitney(b *testing.B) {
+	for _, c := range []struct{ canary, baseline int }{{600, 11400}, {60, 60}} {
+		b.Run(fmt.Sprintf("%dx%d", c.canary, c.baseline), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(uint64(c.canary), uint64(c.baseline)))
+			x, y := randSample(rng, c.canary, 0, 0.02), randSample(rng, c.baseline, 0, 0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := MannWhitney(y, x, MannWhitneyOptions{Options: Options{Alternative: Greater}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

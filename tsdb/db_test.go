@@ -92,6 +92,23 @@ func readAll(t testing.TB, q storage.Queryable, mint, maxt int64, hints *storage
 	return out
 }
 
+// selectSeries selects ms from q and checks that want series came back.
+func selectSeries(t testing.TB, q storage.Querier, want int, ms ...*labels.Matcher) []storage.Series {
+	t.Helper()
+	set := q.Select(context.Background(), true, nil, ms...)
+	var list []storage.Series
+	for set.Next() {
+		list = append(list, set.At())
+	}
+	if err := set.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != want {
+		t.Fatalf("selected %d series, want %d", len(list), want)
+	}
+	return list
+}
+
 func eqMatcher(name, value string) *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchEqual, name, value)
 }

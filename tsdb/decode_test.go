@@ -1,7 +1,6 @@
 package tsdb
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"testing"
@@ -53,20 +52,7 @@ func TestIteratorOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	selectAll := func() []storage.Series {
-		set := q.Select(context.Background(), true, nil, eqMatcher("__name__", "m"))
-		var list []storage.Series
-		for set.Next() {
-			list = append(list, set.At())
-		}
-		if err := set.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != nSeries {
-			t.Fatalf("selected %d series, want %d", len(list), nSeries)
-		}
-		return list
-	}
+	selectAll := func() []storage.Series { return selectSeries(t, q, nSeries, eqMatcher("__name__", "m")) }
 	// check reads s with it from the start (or from seek), at most limit
 	// samples, and compares them with the data written.
 	check := func(name string, s storage.Series, it chunkenc.Iterator, seek int64, limit int) chunkenc.Iterator {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/wardmetrics/ward/tsdb/tsdbtest"
 )
 
 // fakeFS stands in for statfs: the test sets the free space and the
@@ -378,20 +379,7 @@ func openFullTmpfs(t *testing.T, ballast int64) (*DB, string, *atomic.Bool, func
 	if err := db.Append(batch(5000, t0)); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
+	tsdbtest.FillDisk(t, filepath.Join(dir, "filler"))
 	lie.Store(true)
 	return db, dir, lie, batch
 }

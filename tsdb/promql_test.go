@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
 )
 
 func newEngine() *promql.Engine {
@@ -18,6 +19,26 @@ func newEngine() *promql.Engine {
 		Timeout:       time.Minute,
 		LookbackDelta: 5 * time.Minute,
 	})
+}
+
+// rangeMatrix evaluates expr over q from from to to at step with eng, and
+// copies the result: Close returns the points to the engine's pool.
+func rangeMatrix(t testing.TB, eng *promql.Engine, q storage.Queryable, expr string, from, to int64, step time.Duration) promql.Matrix {
+	t.Helper()
+	qry, err := eng.NewRangeQuery(context.Background(), q, nil, expr, time.UnixMilli(from), time.UnixMilli(to), step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qry.Close()
+	m, err := qry.Exec(context.Background()).Matrix()
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	out := make(promql.Matrix, len(m))
+	for i, s := range m {
+		out[i] = promql.Series{Metric: s.Metric, Floats: append([]promql.FPoint(nil), s.Floats...)}
+	}
+	return out
 }
 
 // TestPromQL runs the upstream PromQL engine over the DB: rate, sum by,

@@ -345,7 +345,7 @@ func (it *sampleIter) reset(s *series) {
 	if s.ra == nil {
 		return
 	}
-	spare := (*decodeWork)(nil)
+	var spare *decodeWork
 	if p := takePrefetch(s); p != nil {
 		spare, it.w = it.w, p.w
 		it.ci = len(s.chunks)

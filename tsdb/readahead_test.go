@@ -1,7 +1,6 @@
 package tsdb
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -51,17 +50,7 @@ func TestReadAheadAccessPatterns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		set := q.Select(context.Background(), true, nil, eqMatcher("__name__", "ra"))
-		var out []storage.Series
-		for set.Next() {
-			out = append(out, set.At())
-		}
-		if err := set.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if len(out) != nSeries {
-			t.Fatalf("selected %d series, want %d", len(out), nSeries)
-		}
+		out := selectSeries(t, q, nSeries, eqMatcher("__name__", "ra"))
 		if ds := out[0].(*series); len(ds.chunks) < parallelDecodeMinChunks {
 			t.Fatalf("series has %d chunks: too few to be read ahead", len(ds.chunks))
 		}
@@ -178,13 +167,7 @@ func TestReadAheadAccessPatterns(t *testing.T) {
 	})
 	// Read-ahead goroutines decode a few series and exit, also after a
 	// reader stopped early.
-	for i, ra := range sets {
-		deadline := time.Now().Add(10 * time.Second)
-		for ra.running.Load() != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("set %d: %d read-ahead goroutines still running", i, ra.running.Load())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+	for _, ra := range sets {
+		waitFor(t, func() bool { return ra.running.Load() == 0 })
 	}
 }

@@ -135,20 +135,7 @@ func TestRollupYearMatchesRaw(t *testing.T) {
 	eng := newEngine()
 	run := func(q storage.Queryable, expr string, from, to int64, step time.Duration) promql.Matrix {
 		t.Helper()
-		qry, err := eng.NewRangeQuery(ctx, q, nil, expr, time.UnixMilli(from), time.UnixMilli(to), step)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer qry.Close()
-		m, err := qry.Exec(ctx).Matrix()
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		out := make(promql.Matrix, len(m))
-		for i, s := range m {
-			out[i] = promql.Series{Metric: s.Metric, Floats: append([]promql.FPoint(nil), s.Floats...)}
-		}
-		return out
+		return rangeMatrix(t, eng, q, expr, from, to, step)
 	}
 	// same checks that got (over rollups) equals want (the reference,
 	// evaluated shift ms earlier) at every step.

@@ -167,25 +167,9 @@ func TestRollupsMatchRaw(t *testing.T) {
 	// PromQL over 40 days at a 1h step reads 1h rollups (plus 5m and raw
 	// for the newest days) and agrees with raw data within one raw step.
 	eng := newEngine()
-	start, stop := time.UnixMilli(t0+3600_000), time.UnixMilli(end)
 	run := func(q storage.Queryable, expr string) promql.Matrix {
 		t.Helper()
-		qry, err := eng.NewRangeQuery(context.Background(), q, nil, expr, start, stop, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer qry.Close()
-		res := qry.Exec(context.Background())
-		m, err := res.Matrix()
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		// Close returns the points to the engine's pool: copy them.
-		out := make(promql.Matrix, len(m))
-		for i, s := range m {
-			out[i] = promql.Series{Metric: s.Metric, Floats: append([]promql.FPoint(nil), s.Floats...)}
-		}
-		return out
+		return rangeMatrix(t, eng, q, expr, t0+3600_000, end, time.Hour)
 	}
 	hints := &storage.SelectHints{Start: t0, End: end, Step: 3600_000, Range: 2 * 3600_000, Func: "rate"}
 	if p := db.planRollup(hints, hints.Start, hints.End); p == nil || p.res != res1h {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,28 +21,24 @@ type loadResult struct {
 	LinesPerSec float64 `json:"lines_per_sec"`
 }
 
-// buildUDPLoad builds bench/udpload into the work directory's bin.
-func buildUDPLoad(ctx context.Context, o *options) (string, error) {
-	bin := o.work + "/bin/udpload"
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./bench/udpload")
+// buildBench builds the command in ./bench/<name> into the work
+// directory's bin and returns its path.
+func buildBench(ctx context.Context, o *options, name string) (string, error) {
+	bin := filepath.Join(o.work, "bin", name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./bench/"+name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build bench/udpload: %w", err)
+		return "", fmt.Errorf("build bench/%s: %w", name, err)
 	}
 	return bin, nil
 }
 
-func sinkBin(o *options) string { return o.work + "/bin/udpsink" }
+func sinkBin(o *options) string { return filepath.Join(o.work, "bin", "udpsink") }
 
-// installSink builds bench/udpsink, the bare receiver, into the work
-// directory's bin.
+// installSink builds bench/udpsink, the bare receiver.
 func installSink(ctx context.Context, o *options) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", sinkBin(o), "./bench/udpsink")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build bench/udpsink: %w", err)
-	}
-	return nil
+	_, err := buildBench(ctx, o, "udpsink")
+	return err
 }
 
 // runLoad sends rate lines per second for d to addr in datagrams of lines

@@ -151,7 +151,7 @@ func run(ctx context.Context, o *options, argv string) (*report, error) {
 	if err := os.MkdirAll(filepath.Join(o.work, "bin"), 0o755); err != nil {
 		return nil, fmt.Errorf("create work directory: %w", err)
 	}
-	udpload, err := buildUDPLoad(ctx, o)
+	udpload, err := buildBench(ctx, o, "udpload")
 	if err != nil {
 		return nil, err
 	}

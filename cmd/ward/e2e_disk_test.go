@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wardmetrics/ward/tsdb/tsdbtest"
 )
 
 // mountTmpfs mounts a tmpfs of the given size on dir, or skips the test where mounting
@@ -26,25 +27,6 @@ func mountTmpfs(t *testing.T, dir, opts string) {
 			t.Errorf("umount %s: %v %s", dir, err, out)
 		}
 	})
-}
-
-// fill writes a file until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", path, err)
-			}
-			return
-		}
-	}
 }
 
 func (w *ward) readyStatus() (int, string) {
@@ -87,7 +69,7 @@ func TestDiskFull(t *testing.T) {
 	w.waitValue("disk_count", 10)
 
 	filler := filepath.Join(data, "filler")
-	fill(t, filler)
+	tsdbtest.FillDisk(t, filler)
 	// Keep ingesting while the disk is full: flushes are refused, the aggregator keeps
 	// totals.
 	const refused = `ward_tsdb_writes_refused_total{reason="disk_full"}`

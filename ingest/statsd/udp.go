@@ -159,10 +159,6 @@ func (s *Server) worker(pool *batchPool) {
 // hands over the simple lines before it first.
 func (h *handler) batch(b *packetBatch, maxPacket int) {
 	h.holdSimple = true
-	defer func() {
-		h.holdSimple = false
-		h.flushSimple(nil)
-	}()
 	for i := range b.n {
 		p, seg := b.bufs[i][:b.lens[i]], b.seg[i]
 		if seg <= 0 || seg >= len(p) {
@@ -175,6 +171,8 @@ func (h *handler) batch(b *packetBatch, maxPacket int) {
 			h.packet(d, false, maxPacket)
 		}
 	}
+	h.holdSimple = false
+	h.flushSimple(nil)
 }
 
 // packet applies one datagram and counts it.
